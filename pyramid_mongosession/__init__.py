@@ -1,0 +1,87 @@
+"""Server-side Pyramid sessions stored in MongoDB.
+
+``config.include("pyramid_mongosession")`` reads the ``mongosession.*``
+settings and registers a :class:`MongoSessionFactory`.
+"""
+from typing import Any, Callable, Mapping, Optional
+
+from pyramid.config import PHASE1_CONFIG
+from pyramid.interfaces import ISessionFactory
+from pyramid.tweens import EXCVIEW, INGRESS
+
+from .factory import MongoSessionFactory
+from .session import MongoSession
+from .settings import CONNECTION_OPTIONS, options_from_settings
+from .store import SessionStoreError, SessionTooLargeError, build_client, collection_from_client
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MongoSession",
+    "MongoSessionFactory",
+    "SessionStoreError",
+    "SessionTooLargeError",
+    "includeme",
+    "session_factory_from_settings",
+]
+
+
+def session_factory_from_settings(
+    settings: Mapping[str, Any], resolve: Optional[Callable[[str], Any]] = None
+) -> MongoSessionFactory:
+    """Build the session factory from ``mongosession.*`` settings, the way
+    ``includeme`` does: a ``MongoClient`` (created with ``connect=False``, so
+    no I/O happens here) or the one ``client_callable`` returns.
+
+    Parameters:
+
+    ``settings``
+      A Pyramid settings dict.
+
+    ``resolve``
+      Resolves dotted names (``serializer``, ``client_callable``).
+      Default: :class:`pyramid.path.DottedNameResolver`.
+    """
+    options = (
+        options_from_settings(settings, resolve)
+        if resolve
+        else options_from_settings(settings)
+    )
+    collection = collection_from_client(build_client(options, settings), options)
+    factory_options = {
+        name: value
+        for name, value in vars(options).items()
+        if name not in CONNECTION_OPTIONS
+    }
+    return MongoSessionFactory(collection, **factory_options)
+
+
+def includeme(config: Any) -> None:
+    """Register the session factory from the ``mongosession.*`` settings,
+    ensure the TTL index when the configuration is committed, and add the
+    write-back and reaper tweens."""
+    config.add_tween(
+        "pyramid_mongosession.tweens.write_back_tween_factory", over=EXCVIEW
+    )
+    config.add_tween("pyramid_mongosession.tweens.reaper_tween_factory", under=INGRESS)
+    settings = config.get_settings()
+
+    def register_factory() -> None:
+        factory = session_factory_from_settings(settings, config.maybe_dotted)
+        config.set_session_factory(factory)
+        config.action(
+            ("pyramid_mongosession", "ttl index"),
+            lambda: _ensure_ttl_index(config.registry, factory),
+            order=1,
+        )
+
+    config.action(
+        ("pyramid_mongosession", "session factory"), register_factory, order=PHASE1_CONFIG
+    )
+
+
+def _ensure_ttl_index(registry: Any, factory: MongoSessionFactory) -> None:
+    # The application's own set_session_factory() may have won; then the
+    # index is not ours to make.
+    if registry.queryUtility(ISessionFactory) is factory and factory.options.reaper == "ttl":
+        factory.store.ensure_indexes_at_startup()

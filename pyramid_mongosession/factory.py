@@ -1,0 +1,139 @@
+"""The ISessionFactory: cookie -> verified session id -> session object, and
+the Set-Cookie that goes back."""
+import datetime
+import re
+from typing import Any, Callable, Optional, Tuple
+
+from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import ISessionFactory
+from webob.cookies import SignedSerializer
+from zope.interface import implementer
+
+from .serializers import codec_for
+from .session import MongoSession
+from .settings import CONNECTION_OPTIONS, Options, build_options
+from .store import SessionStore
+
+SALT = "pyramid_mongosession."
+# A signed cookie is ~150 characters; anything much longer is not ours.
+MAX_COOKIE_LENGTH = 512
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class _SessionIdText:
+    """The ``serializer`` of webob's SignedSerializer for a bare session id."""
+
+    @staticmethod
+    def dumps(session_id: str) -> bytes:
+        return session_id.encode("ascii")
+
+    @staticmethod
+    def loads(raw: bytes) -> str:
+        text = raw.decode("ascii")
+        if not _SESSION_ID.match(text):
+            raise ValueError("not a session id")
+        return text
+
+
+@implementer(ISessionFactory)
+class MongoSessionFactory:
+    """A Pyramid session factory storing sessions in a MongoDB collection.
+
+    Parameters:
+
+    ``collection``
+      The :class:`pymongo.collection.Collection` holding the sessions.
+
+    ``secret``
+      The secret that signs the session-id cookie, or a list of secrets: the
+      first signs, all verify (for rotation).  Required.
+
+    ``clock``
+      A callable returning the current time as an aware UTC ``datetime``;
+      for tests.  Default: the system clock.
+
+    ``**options``
+      Every other option of ``mongosession.*`` except the connection ones
+      (``url``, ``database``, ``collection``, ``client_callable``,
+      ``username``, ``password``, ``server_selection_timeout``), with the
+      same defaults: ``timeout=1200``, ``reissue_time=None`` (timeout / 10),
+      ``cookie_name='session'``, and so on.
+    """
+
+    def __init__(
+        self,
+        collection: Any,
+        *,
+        secret: Any,
+        clock: Optional[Callable[[], datetime.datetime]] = None,
+        **options: Any,
+    ):
+        misplaced = sorted(CONNECTION_OPTIONS & set(options))
+        if misplaced:
+            raise ConfigurationError(
+                f"{misplaced[0]} is a connection setting; MongoSessionFactory "
+                "is handed a collection and takes none"
+            )
+        self.options: Options = build_options(dict(options, secret=secret))
+        self.store = SessionStore(collection, codec_for(self.options.serializer))
+        self._clock = clock or utc_now
+        self._signers = [
+            SignedSerializer(secret, SALT, serializer=_SessionIdText())
+            for secret in self.options.secret
+        ]
+
+    def __call__(self, request: Any) -> MongoSession:
+        session_id, resign = self._verify(request.cookies.get(self.options.cookie_name))
+        return MongoSession(request, self, session_id, resign)
+
+    def now(self) -> datetime.datetime:
+        """The clock's time, to the millisecond MongoDB stores."""
+        now = self._clock()
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+    def _verify(self, cookie: Optional[str]) -> Tuple[Optional[str], bool]:
+        """The session id a cookie carries, and whether it should be re-signed
+        with the current secret; ``(None, False)`` for any bad cookie."""
+        if not cookie or len(cookie) > MAX_COOKIE_LENGTH:
+            return None, False
+        try:
+            raw = cookie.encode("ascii")
+        except UnicodeEncodeError:
+            return None, False
+        for position, signer in enumerate(self._signers):
+            try:
+                return signer.loads(raw), position > 0
+            except ValueError:
+                continue
+        return None, False
+
+    def set_cookie(self, response: Any, session_id: str, max_age: Optional[int]) -> None:
+        options = self.options
+        response.set_cookie(
+            options.cookie_name,
+            self._signers[0].dumps(session_id).decode("ascii"),
+            max_age=max_age,
+            path=options.cookie_path,
+            domain=options.cookie_domain,
+            secure=options.cookie_secure,
+            httponly=options.cookie_httponly,
+            samesite=options.cookie_samesite,
+        )
+        _vary_on_cookie(response)
+
+    def delete_cookie(self, response: Any) -> None:
+        options = self.options
+        response.delete_cookie(
+            options.cookie_name, path=options.cookie_path, domain=options.cookie_domain
+        )
+        _vary_on_cookie(response)
+
+
+def _vary_on_cookie(response: Any) -> None:
+    vary = tuple(response.vary or ())
+    if "Cookie" not in vary:
+        response.vary = vary + ("Cookie",)

@@ -1,0 +1,382 @@
+"""The ISession: lazy load, dict semantics, dirty keys, flash, CSRF and the
+write-back plan that turns a request's changes into at most one write."""
+import datetime
+import functools
+import logging
+import secrets
+from typing import Any, Callable, Dict, Iterator, Optional, Set
+
+from pyramid.interfaces import ISession
+from zope.interface import implementer
+
+from .serializers import IMMUTABLE_TYPES
+
+log = logging.getLogger(__name__)
+
+_MISSING = object()
+
+
+def new_session_id() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def _loaded(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Load the session from the store before ``method`` runs."""
+
+    @functools.wraps(method)
+    def wrapper(self: "MongoSession", *args: Any, **kwargs: Any) -> Any:
+        if not self._loaded:
+            self._load()
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+@implementer(ISession)
+class MongoSession:
+    """A session stored in MongoDB; made by
+    :class:`~pyramid_mongosession.MongoSessionFactory` for each request.
+
+    Nothing is read until the session is first used, and nothing is written
+    until the response: then at most one write of what changed."""
+
+    def __init__(
+        self, request: Any, factory: Any, cookie_id: Optional[str], resign: bool
+    ):
+        self._request = request
+        self._factory = factory
+        self._options = factory.options
+        self._cookie_id = cookie_id
+        self._cookie_present = factory.options.cookie_name in request.cookies
+        self._resign = resign
+        self._loaded = False
+        self._written = False
+
+    # -- loading ---------------------------------------------------------------
+
+    def _load(self) -> None:
+        now = self._factory.now()
+        stored = None
+        if self._cookie_id is not None:
+            stored = self._factory.store.load(self._cookie_id, now)
+        if stored is None:
+            self._start_new(now)
+        else:
+            self._start_stored(stored, now)
+        self._loaded = True
+        self._request.add_response_callback(self._write_back)
+
+    def _start_new(self, now: datetime.datetime) -> None:
+        self._id: Optional[str] = None
+        self._stored_id: Optional[str] = None
+        self._data: Dict[str, Any] = {}
+        self._created = now
+        self._own_timeout: Optional[int] = None
+        self._expires = self._expiry(now)
+        self._reset_changes()
+        self._new = True
+
+    def _start_stored(self, stored: Any, now: datetime.datetime) -> None:
+        self._id = self._stored_id = self._cookie_id
+        self._data = stored.data
+        self._created = stored.created
+        self._own_timeout = stored.timeout
+        self._expires = stored.expires
+        self._reset_changes()
+        self._new = False
+        self._renew_if_due(now)
+
+    def _reset_changes(self) -> None:
+        self._changed: Set[str] = set()
+        self._removed: Set[str] = set()
+        self._fingerprints: Dict[str, bytes] = {}
+        self._renewed = False
+        self._timeout_changed = False
+
+    def _expiry(self, now: datetime.datetime) -> Optional[datetime.datetime]:
+        """When the session ends if it is renewed ``now``."""
+        timeout = self._own_timeout or self._options.timeout
+        ends = []
+        if timeout is not None:
+            ends.append(now + datetime.timedelta(seconds=timeout))
+        if self._options.absolute_timeout is not None:
+            ends.append(
+                self._created + datetime.timedelta(seconds=self._options.absolute_timeout)
+            )
+        return min(ends) if ends else None
+
+    def _renew_if_due(self, now: datetime.datetime) -> None:
+        expires = self._expiry(now)
+        if expires is None or expires == self._expires:
+            return
+        gain = (expires - self._expires).total_seconds() if self._expires else 0
+        if self._expires is None or gain >= self._options.renewal_interval:
+            self._expires = expires
+            self._renewed = True
+
+    # -- bookkeeping -------------------------------------------------------------
+
+    def _check(self, key: Any, value: Any = _MISSING) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"session keys must be str, not {type(key).__name__}: {key!r}")
+        if value is not _MISSING:
+            try:
+                self._factory.store.codec.fingerprint(value)
+            except TypeError as error:
+                raise TypeError(f"session key {key!r}: the value {error}") from None
+
+    def _hand_out(self, key: str, value: Any) -> Any:
+        """Remember how a mutable value looked when the caller got it, so an
+        in-place change is written back without ``changed()``."""
+        if (
+            not isinstance(value, IMMUTABLE_TYPES)
+            and key not in self._fingerprints
+            and key not in self._changed
+        ):
+            self._fingerprints[key] = self._factory.store.codec.fingerprint(value)
+        return value
+
+    def _mark_changed(self, key: str) -> None:
+        self._changed.add(key)
+        self._removed.discard(key)
+        self._fingerprints.pop(key, None)
+
+    def _mark_removed(self, key: str) -> None:
+        self._removed.add(key)
+        self._changed.discard(key)
+        self._fingerprints.pop(key, None)
+
+    # -- the dict interface --------------------------------------------------------
+
+    @_loaded
+    def __getitem__(self, key: str) -> Any:
+        return self._hand_out(key, self._data[key])
+
+    @_loaded
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self._data:
+            return self._hand_out(key, self._data[key])
+        return default
+
+    @_loaded
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    @_loaded
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @_loaded
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+    @_loaded
+    def keys(self) -> Any:
+        return self._data.keys()
+
+    @_loaded
+    def items(self) -> Any:
+        for key, value in self._data.items():
+            self._hand_out(key, value)
+        return self._data.items()
+
+    @_loaded
+    def values(self) -> Any:
+        return [value for _key, value in self.items()]
+
+    @_loaded
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._check(key, value)
+        self._data[key] = value
+        self._mark_changed(key)
+
+    @_loaded
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+        self._mark_removed(key)
+
+    @_loaded
+    def pop(self, key: str, default: Any = _MISSING) -> Any:
+        if key in self._data:
+            self._mark_removed(key)
+            return self._data.pop(key)
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+
+    @_loaded
+    def popitem(self) -> Any:
+        key, value = self._data.popitem()
+        self._mark_removed(key)
+        return key, value
+
+    @_loaded
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self._data:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    @_loaded
+    def clear(self) -> None:
+        for key in list(self._data):
+            del self[key]
+
+    def __repr__(self) -> str:
+        state = repr(self._data) if self._loaded else "not loaded"
+        return f"<{type(self).__name__} {state}>"
+
+    # -- ISession ---------------------------------------------------------------
+
+    @property  # type: ignore[misc]
+    @_loaded
+    def created(self) -> int:
+        return int(self._created.timestamp())
+
+    @property  # type: ignore[misc]
+    @_loaded
+    def new(self) -> bool:
+        return self._new
+
+    @_loaded
+    def changed(self) -> None:
+        """Mark every value handed out in this request as changed (all of
+        them if none was); rarely needed, as in-place changes are noticed."""
+        self._changed.update(self._fingerprints or self._data)
+        self._fingerprints.clear()
+
+    def invalidate(self) -> None:
+        """Delete the stored session now and go on with an empty new one."""
+        if not self._loaded:
+            self._load()
+        if self._stored_id is not None:
+            self._factory.store.delete(self._stored_id)
+        self._start_new(self._factory.now())
+
+    def flash(self, msg: Any, queue: str = "", allow_duplicate: bool = True) -> None:
+        key = "_f_" + queue
+        self._check(key, [msg])
+        storage = self.setdefault(key, [])
+        if allow_duplicate or msg not in storage:
+            storage.append(msg)
+
+    def pop_flash(self, queue: str = "") -> Any:
+        return self.pop("_f_" + queue, [])
+
+    def peek_flash(self, queue: str = "") -> Any:
+        return self.get("_f_" + queue, [])
+
+    def new_csrf_token(self) -> str:
+        token = secrets.token_hex(20)
+        self["_csrft_"] = token
+        return token
+
+    def get_csrf_token(self) -> str:
+        token = self.get("_csrft_")
+        if token is None:
+            token = self.new_csrf_token()
+        return token
+
+    # -- beyond ISession -----------------------------------------------------------
+
+    @property  # type: ignore[misc]
+    @_loaded
+    def id(self) -> str:
+        """This session's id (what the cookie carries, signed)."""
+        if self._id is None:
+            self._id = new_session_id()
+        return self._id
+
+    @_loaded
+    def regenerate_id(self) -> None:
+        """Keep the data under a new id; the old document is deleted when the
+        response is made.  Call it at sign-in, against session fixation."""
+        self._id = new_session_id()
+        self._expires = self._expiry(self._factory.now())
+
+    @_loaded
+    def adjust_timeout(self, seconds: int) -> None:
+        """Give this session its own idle timeout, stored with it; its
+        cookie then lasts as long."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
+            raise ValueError(f"timeout must be a whole number of seconds above 0, not {seconds!r}")
+        self._own_timeout = seconds
+        self._timeout_changed = True
+        self._expires = self._expiry(self._factory.now())
+        self._renewed = True
+
+    # -- writing back --------------------------------------------------------------
+
+    def _nested_changes(self) -> Set[str]:
+        fingerprint = self._factory.store.codec.fingerprint
+        changed = set()
+        for key, before in self._fingerprints.items():
+            try:
+                now = fingerprint(self._data[key])
+            except TypeError as error:
+                raise TypeError(f"session key {key!r}: the value {error}") from None
+            if now != before:
+                changed.add(key)
+        return changed
+
+    def _write_back(self, request: Any, response: Any) -> None:
+        """Turn this request's changes into at most one write, and set or
+        delete the cookie.  Runs once, from the tween or a response callback."""
+        if self._written:
+            return
+        self._written = True
+        self._request = None
+        if request.exception is not None and not self._options.cookie_on_exception:
+            return
+        self._changed |= self._nested_changes()
+        if self._stored_id is None:
+            self._write_new(response)
+        elif self._stored_id != self._id:
+            self._write_moved(response)
+        else:
+            self._write_changes(response)
+
+    def _write_new(self, response: Any) -> None:
+        if not self._data:
+            if self._cookie_present:
+                self._factory.delete_cookie(response)
+            return
+        self._factory.store.insert(
+            self.id, self._data, self._created, self._expires, self._own_timeout
+        )
+        self._factory.set_cookie(response, self.id, self._cookie_max_age())
+
+    def _write_moved(self, response: Any) -> None:
+        revoked = not self._factory.store.delete(self._stored_id)
+        if revoked or not self._data:
+            self._factory.delete_cookie(response)
+            return
+        self._write_new(response)
+
+    def _write_changes(self, response: Any) -> None:
+        store = self._factory.store
+        removed = self._removed
+        if self._changed or removed or self._renewed:
+            found = store.update(
+                self._id,
+                {key: self._data[key] for key in self._changed},
+                removed,
+                expires=self._expires if self._renewed else None,
+                timeout=self._own_timeout if self._timeout_changed else None,
+            )
+            if not found:
+                log.info("session was deleted while this request ran; not restoring it")
+                self._factory.delete_cookie(response)
+                return
+        max_age = self._cookie_max_age()
+        if self._resign or (self._renewed and max_age is not None):
+            self._factory.set_cookie(response, self._id, max_age)
+
+    def _cookie_max_age(self) -> Optional[int]:
+        if self._own_timeout is not None:
+            return self._own_timeout
+        return self._options.cookie_max_age

@@ -1,0 +1,312 @@
+"""``mongosession.*`` settings and factory keywords -> one frozen :class:`Options`.
+
+Every value may arrive as a string (from a paste ini file) or already typed
+(from Python code); both go through the same coercion, and every error names
+the setting, the expected form and the value given.
+"""
+import dataclasses
+import re
+from typing import Any, Callable, Mapping, Optional, Tuple
+
+from pyramid.exceptions import ConfigurationError
+from pyramid.settings import aslist, falsey, truthy
+
+PREFIX = "mongosession."
+
+# Options that only make sense when the package builds its own client; the
+# factory, which is handed a collection, rejects them.
+CONNECTION_OPTIONS = frozenset(
+    (
+        "url",
+        "database",
+        "collection",
+        "client_callable",
+        "username",
+        "password",
+        "server_selection_timeout",
+    )
+)
+
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
+_REAPERS = ("ttl", "tween", "off")
+_SERIALIZER_NAMES = ("bson", "json", "pickle")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The parsed, validated configuration of one session factory."""
+
+    secret: Tuple[str, ...]
+    url: str = "mongodb://localhost:27017/"
+    database: Optional[str] = None
+    collection: str = "sessions"
+    timeout: Optional[int] = 1200
+    absolute_timeout: Optional[int] = None
+    reissue_time: Optional[int] = None
+    cookie_name: str = "session"
+    cookie_max_age: Optional[int] = None
+    cookie_path: str = "/"
+    cookie_domain: Optional[str] = None
+    cookie_secure: bool = False
+    cookie_httponly: bool = True
+    cookie_samesite: str = "Lax"
+    cookie_on_exception: bool = True
+    reaper: str = "ttl"
+    reap_interval: int = 60
+    serializer: Any = "bson"
+    client_callable: Optional[Callable[..., Any]] = None
+    username: Optional[str] = None
+    password: Optional[str] = None
+    server_selection_timeout: float = 3.0
+
+    @property
+    def renewal_interval(self) -> int:
+        """Seconds between two renewals of ``expires``."""
+        if self.reissue_time is not None:
+            return self.reissue_time
+        return (self.timeout or 0) // 10
+
+
+class _Invalid(ValueError):
+    """A value that does not have the expected form; carries that form."""
+
+    def __init__(self, expected: str):
+        super().__init__(expected)
+        self.expected = expected
+
+
+def _is_none(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, str) and value.strip().lower() == "none"
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise _Invalid("a non-empty string")
+
+
+def _optional_text(value: Any) -> Optional[str]:
+    return None if _is_none(value) else _text(value)
+
+
+def _whole_number(minimum: int) -> Callable[[Any], int]:
+    def coerce(value: Any) -> int:
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _Invalid("a whole number of seconds")
+        if value < minimum:
+            raise _Invalid(f"a whole number of seconds, at least {minimum}")
+        return value
+
+    return coerce
+
+
+def _optional(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def coerce_or_none(value: Any) -> Any:
+        if _is_none(value):
+            return None
+        try:
+            return coerce(value)
+        except _Invalid as invalid:
+            raise _Invalid(f'{invalid.expected} or "none"') from None
+
+    return coerce_or_none
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in truthy or word in falsey:
+        return word in truthy
+    raise _Invalid("true or false")
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise _Invalid("a number of seconds above 0") from None
+    if isinstance(value, bool) or not seconds > 0:
+        raise _Invalid("a number of seconds above 0")
+    return seconds
+
+
+def _secrets(value: Any) -> Tuple[str, ...]:
+    secrets = tuple(aslist(value)) if isinstance(value, (str, list, tuple)) else ()
+    if not secrets or not all(isinstance(s, str) and s for s in secrets):
+        raise _Invalid("one or more secrets separated by white space")
+    return secrets
+
+
+def _url(value: Any) -> str:
+    if isinstance(value, str) and value.strip().startswith(
+        ("mongodb://", "mongodb+srv://")
+    ):
+        return value.strip()
+    raise _Invalid("a mongodb:// or mongodb+srv:// URL")
+
+
+def _cookie_name(value: Any) -> str:
+    if isinstance(value, str) and _COOKIE_NAME.match(value.strip()):
+        return value.strip()
+    raise _Invalid("a cookie name (letters, digits and !#$%&'*+-.^_`|~)")
+
+
+def _samesite(value: Any) -> str:
+    word = value.strip().lower() if isinstance(value, str) else value
+    if word in _SAMESITE:
+        return _SAMESITE[word]
+    raise _Invalid('"Strict", "Lax" or "None"')
+
+
+def _reaper(value: Any) -> str:
+    word = value.strip().lower() if isinstance(value, str) else value
+    if word in _REAPERS:
+        return word
+    raise _Invalid('"ttl", "tween" or "off"')
+
+
+def _dotted(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return resolve(value.strip())
+        except (ImportError, ValueError, AttributeError):
+            raise _Invalid("a dotted name of an importable object") from None
+
+    return coerce
+
+
+def _serializer(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in _SERIALIZER_NAMES:
+            return value.strip().lower()
+        try:
+            found = _dotted(resolve)(value)
+        except _Invalid:
+            found = None
+        if callable(getattr(found, "dumps", None)) and callable(
+            getattr(found, "loads", None)
+        ):
+            return found
+        raise _Invalid(
+            '"bson", "json", "pickle" or the dotted name of an object '
+            "with dumps() and loads()"
+        )
+
+    return coerce
+
+
+def _client_callable(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> Any:
+        if _is_none(value):
+            return None
+        found = _dotted(resolve)(value)
+        if callable(found):
+            return found
+        raise _Invalid("the dotted name of a callable(settings) -> MongoClient")
+
+    return coerce
+
+
+def _coercers(resolve: Callable[[str], Any]) -> Mapping[str, Callable[[Any], Any]]:
+    return {
+        "secret": _secrets,
+        "url": _url,
+        "database": _optional_text,
+        "collection": _text,
+        "timeout": _optional(_whole_number(1)),
+        "absolute_timeout": _optional(_whole_number(1)),
+        "reissue_time": _optional(_whole_number(0)),
+        "cookie_name": _cookie_name,
+        "cookie_max_age": _optional(_whole_number(0)),
+        "cookie_path": _text,
+        "cookie_domain": _optional_text,
+        "cookie_secure": _boolean,
+        "cookie_httponly": _boolean,
+        "cookie_samesite": _samesite,
+        "cookie_on_exception": _boolean,
+        "reaper": _reaper,
+        "reap_interval": _whole_number(1),
+        "serializer": _serializer(resolve),
+        "client_callable": _client_callable(resolve),
+        "username": _optional_text,
+        "password": _optional_text,
+        "server_selection_timeout": _seconds,
+    }
+
+
+def _import_dotted(name: str) -> Any:
+    from pyramid.path import DottedNameResolver
+
+    return DottedNameResolver().resolve(name)
+
+
+def build_options(
+    values: Mapping[str, Any],
+    prefix: str = "",
+    resolve: Callable[[str], Any] = _import_dotted,
+) -> Options:
+    """Coerce and check ``values`` (names without ``prefix``) into
+    :class:`Options`, raising :class:`ConfigurationError` on the first bad
+    value.  Errors name settings with ``prefix`` in front."""
+    coercers = _coercers(resolve)
+    unknown = sorted(set(values) - set(coercers))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown setting {prefix}{unknown[0]}; known settings are "
+            + ", ".join(prefix + name for name in coercers)
+        )
+    if "secret" not in values:
+        raise ConfigurationError(
+            f"{prefix}secret is required: the secret that signs the session cookie"
+        )
+    parsed = {}
+    for name, value in values.items():
+        try:
+            parsed[name] = coercers[name](value)
+        except _Invalid as invalid:
+            raise ConfigurationError(
+                f"{prefix}{name} must be {invalid.expected}, not {value!r}"
+            ) from None
+    options = Options(**parsed)
+    _check_combinations(options, prefix)
+    return options
+
+
+def _check_combinations(options: Options, prefix: str) -> None:
+    if (
+        options.timeout is not None
+        and options.reissue_time is not None
+        and options.reissue_time >= options.timeout
+    ):
+        raise ConfigurationError(
+            f"{prefix}reissue_time ({options.reissue_time}) must be less than "
+            f"{prefix}timeout ({options.timeout}), or sessions expire before "
+            "they are renewed"
+        )
+    if options.cookie_samesite == "None" and not options.cookie_secure:
+        raise ConfigurationError(
+            f"{prefix}cookie_samesite = None needs {prefix}cookie_secure = true: "
+            "browsers reject SameSite=None cookies that are not Secure"
+        )
+    if options.password is not None and options.username is None:
+        raise ConfigurationError(f"{prefix}password is set but {prefix}username is not")
+
+
+def options_from_settings(
+    settings: Mapping[str, Any], resolve: Callable[[str], Any] = _import_dotted
+) -> Options:
+    """Read every ``mongosession.*`` key of a Pyramid settings dict."""
+    values = {
+        key[len(PREFIX) :]: value
+        for key, value in settings.items()
+        if key.startswith(PREFIX)
+    }
+    return build_options(values, PREFIX, resolve)

@@ -1,0 +1,80 @@
+"""Tweens: the session write-back inside the tween chain, and the reaper."""
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+from pyramid.interfaces import ISessionFactory
+
+from .factory import MongoSessionFactory
+from .session import MongoSession
+from .store import SessionStoreError
+
+log = logging.getLogger(__name__)
+
+
+def _our_factory(registry: Any) -> Any:
+    factory = registry.queryUtility(ISessionFactory)
+    return factory if isinstance(factory, MongoSessionFactory) else None
+
+
+def write_back_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Any:
+    """Write the session before the response leaves the tween chain, so that
+    a :class:`SessionStoreError` reaches the application's exception views
+    instead of surfacing after a success response was made."""
+    if _our_factory(registry) is None:
+        return handler
+
+    def write_back_tween(request: Any) -> Any:
+        response = handler(request)
+        session = request.__dict__.get("session")
+        if isinstance(session, MongoSession):
+            try:
+                session._write_back(request, response)
+            except SessionStoreError:
+                return request.invoke_exception_view(reraise=True)
+        return response
+
+    return write_back_tween
+
+
+class Reaper:
+    """Deletes expired sessions at most once per ``interval`` seconds, in a
+    background thread so no request waits for it."""
+
+    def __init__(self, store: Any, interval: float, now: Callable[[], Any]):
+        self.store = store
+        self.interval = interval
+        self.now = now
+        self._lock = threading.Lock()
+        self._last_start = float("-inf")
+
+    def maybe_start(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._last_start < self.interval:
+                return
+            self._last_start = time.monotonic()
+        threading.Thread(target=self.reap, name="mongosession-reaper", daemon=True).start()
+
+    def reap(self) -> None:
+        try:
+            deleted = self.store.reap(self.now())
+        except Exception:
+            log.exception("reaping expired sessions failed")
+        else:
+            log.debug("reaped %d expired sessions", deleted)
+
+
+def reaper_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Any:
+    """With ``mongosession.reaper = tween``, start a reap when one is due."""
+    factory = _our_factory(registry)
+    if factory is None or factory.options.reaper != "tween":
+        return handler
+    reaper = Reaper(factory.store, factory.options.reap_interval, factory.now)
+    registry.mongosession_reaper = reaper
+
+    def reaper_tween(request: Any) -> Any:
+        reaper.maybe_start()
+        return handler(request)
+
+    return reaper_tween

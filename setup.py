@@ -1,0 +1,49 @@
+import os
+import re
+
+from setuptools import find_packages, setup
+
+here = os.path.abspath(os.path.dirname(__file__))
+
+
+def read(name):
+    with open(os.path.join(here, name), encoding="utf-8") as f:
+        return f.read()
+
+
+version = re.search(
+    r'^__version__ = "([^"]+)"', read("pyramid_mongosession/__init__.py"), re.M
+).group(1)
+
+tests_require = [
+    "pytest >= 7",
+    "pytest-cov",
+    "WebTest >= 3",
+    "SecantusDB >= 0.7.0b3",
+]
+
+setup(
+    name="pyramid_mongosession",
+    version=version,
+    description="Server-side Pyramid sessions stored in MongoDB",
+    long_description=read("README.rst"),
+    long_description_content_type="text/x-rst",
+    classifiers=[
+        "Framework :: Pyramid",
+        "Programming Language :: Python :: 3",
+        "Topic :: Internet :: WWW/HTTP :: Session",
+        "License :: OSI Approved :: MIT License",
+    ],
+    keywords="pyramid session mongodb pymongo",
+    license="MIT",
+    packages=find_packages(exclude=["tests", "tests.*", "demo", "demo.*"]),
+    include_package_data=True,
+    zip_safe=False,
+    python_requires=">=3.9",
+    install_requires=[
+        "pyramid >= 2.0",
+        "pymongo >= 4.0, < 5",
+        "WebOb >= 1.8",
+    ],
+    extras_require={"testing": tests_require},
+)
