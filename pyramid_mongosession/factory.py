@@ -79,7 +79,14 @@ class MongoSessionFactory:
                 "is handed a collection and takes none"
             )
         self.options: Options = build_options(dict(options, secret=secret))
-        self.store = SessionStore(collection, codec_for(self.options.serializer))
+        self.store = SessionStore(
+            collection,
+            codec_for(self.options.serializer),
+            sessions_expire=(
+                self.options.timeout is not None
+                or self.options.absolute_timeout is not None
+            ),
+        )
         self._clock = clock or utc_now
         self._signers = [
             SignedSerializer(secret, SALT, serializer=_SessionIdText())

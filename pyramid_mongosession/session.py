@@ -90,7 +90,7 @@ class MongoSession:
     def _reset_changes(self) -> None:
         self._changed: Set[str] = set()
         self._removed: Set[str] = set()
-        self._fingerprints: Dict[str, bytes] = {}
+        self._handed_out: Dict[str, Optional[bytes]] = {}
         self._renewed = False
         self._timeout_changed = False
 
@@ -127,25 +127,25 @@ class MongoSession:
                 raise TypeError(f"session key {key!r}: the value {error}") from None
 
     def _hand_out(self, key: str, value: Any) -> Any:
-        """Remember how a mutable value looked when the caller got it, so an
-        in-place change is written back without ``changed()``."""
-        if (
-            not isinstance(value, IMMUTABLE_TYPES)
-            and key not in self._fingerprints
-            and key not in self._changed
-        ):
-            self._fingerprints[key] = self._factory.store.codec.fingerprint(value)
+        """Remember which values the caller got and how the mutable ones
+        looked, so an in-place change is written back without ``changed()``."""
+        if key not in self._handed_out and key not in self._changed:
+            self._handed_out[key] = (
+                None
+                if isinstance(value, IMMUTABLE_TYPES)
+                else self._factory.store.codec.fingerprint(value)
+            )
         return value
 
     def _mark_changed(self, key: str) -> None:
         self._changed.add(key)
         self._removed.discard(key)
-        self._fingerprints.pop(key, None)
+        self._handed_out.pop(key, None)
 
     def _mark_removed(self, key: str) -> None:
         self._removed.add(key)
         self._changed.discard(key)
-        self._fingerprints.pop(key, None)
+        self._handed_out.pop(key, None)
 
     # -- the dict interface --------------------------------------------------------
 
@@ -246,8 +246,8 @@ class MongoSession:
     def changed(self) -> None:
         """Mark every value handed out in this request as changed (all of
         them if none was); rarely needed, as in-place changes are noticed."""
-        self._changed.update(self._fingerprints or self._data)
-        self._fingerprints.clear()
+        self._changed.update(self._handed_out or self._data)
+        self._handed_out.clear()
 
     def invalidate(self) -> None:
         """Delete the stored session now and go on with an empty new one."""
@@ -314,7 +314,9 @@ class MongoSession:
     def _nested_changes(self) -> Set[str]:
         fingerprint = self._factory.store.codec.fingerprint
         changed = set()
-        for key, before in self._fingerprints.items():
+        for key, before in self._handed_out.items():
+            if before is None:
+                continue
             try:
                 now = fingerprint(self._data[key])
             except TypeError as error:

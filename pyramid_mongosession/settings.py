@@ -5,6 +5,7 @@ Every value may arrive as a string (from a paste ini file) or already typed
 the setting, the expected form and the value given.
 """
 import dataclasses
+import math
 import re
 from typing import Any, Callable, Mapping, Optional, Tuple
 
@@ -131,7 +132,7 @@ def _seconds(value: Any) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         raise _Invalid("a number of seconds above 0") from None
-    if isinstance(value, bool) or not seconds > 0:
+    if isinstance(value, bool) or not 0 < seconds < math.inf:
         raise _Invalid("a number of seconds above 0")
     return seconds
 
@@ -158,7 +159,7 @@ def _cookie_name(value: Any) -> str:
 
 
 def _samesite(value: Any) -> str:
-    word = value.strip().lower() if isinstance(value, str) else value
+    word = value.strip().lower() if isinstance(value, str) else None
     if word in _SAMESITE:
         return _SAMESITE[word]
     raise _Invalid('"Strict", "Lax" or "None"')
@@ -177,7 +178,7 @@ def _dotted(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
             return value
         try:
             return resolve(value.strip())
-        except (ImportError, ValueError, AttributeError):
+        except (ImportError, ValueError, AttributeError, IndexError):
             raise _Invalid("a dotted name of an importable object") from None
 
     return coerce

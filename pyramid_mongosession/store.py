@@ -114,13 +114,20 @@ class SessionStore:
 
     ``codec``
       How values are encoded (see :mod:`pyramid_mongosession.serializers`).
+
+    ``sessions_expire``
+      ``False`` when sessions may have no ``expires`` field (no timeout
+      configured).  Default: ``True``.
     """
 
-    def __init__(self, collection: Any, codec: Any):
+    def __init__(self, collection: Any, codec: Any, sessions_expire: bool = True):
         self.collection = collection.with_options(
             codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
         )
         self.codec = codec
+        # Without a timeout, documents have no ``expires`` unless the
+        # session adjusted its own; those without one stay live.
+        self._sessions_expire = sessions_expire
         self.index_retry_seconds = 30.0
         self._index_pending = False
         self._index_lock = threading.Lock()
@@ -128,7 +135,8 @@ class SessionStore:
 
     def load(self, session_id: str, now: datetime.datetime) -> Optional[StoredSession]:
         """The live session stored under ``session_id``, or ``None``."""
-        live = {"_id": hash_id(session_id), "expires": {"$gt": now}}
+        unexpired = {"$gt": now} if self._sessions_expire else {"$not": {"$lte": now}}
+        live = {"_id": hash_id(session_id), "expires": unexpired}
         try:
             document = self._call(self.collection.find_one, live, action="load")
         except BSONError as error:

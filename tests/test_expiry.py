@@ -1,0 +1,236 @@
+"""Expiry, renewal and reaping: contract §6."""
+import datetime
+import logging
+import time
+
+import pytest
+from pyramid.interfaces import ISessionFactory
+
+from .support import Clock, app_with_factory, app_with_include
+
+
+def wait_for(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_session_ends_after_the_idle_timeout(collection):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=600, clock=clock)
+    app.get("/set/a/1")
+    clock.advance(599)
+    assert app.get("/get/a").json == "1"
+    clock.advance(601)
+    assert app.get("/get/a").json is None
+
+
+def test_renewal_is_lazy_and_moves_only_expires(collection, commands):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=1000, clock=clock)  # renews after 100 s
+    app.get("/set/a/1")
+    first_expires = collection.find_one()["expires"]
+    clock.advance(99)
+    commands.clear()
+    app.get("/get/a")
+    assert commands.names == ["find"]
+    clock.advance(2)
+    commands.clear()
+    response = app.get("/get/a")
+    assert commands.names == ["find", "update"]
+    (update,) = commands.documents("update")
+    assert list(update["updates"][0]["u"]["$set"]) == ["expires"]
+    assert collection.find_one()["expires"] - first_expires == datetime.timedelta(seconds=101)
+    assert "Set-Cookie" not in response.headers  # browser-session cookie: nothing to renew
+
+
+def test_renewal_keeps_an_active_session_alive_past_the_timeout(collection):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=100, reissue_time=10, clock=clock)
+    app.get("/set/a/1")
+    for _ in range(5):
+        clock.advance(60)
+        assert app.get("/get/a").json == "1"
+
+
+def test_reissue_time_zero_renews_on_every_access(collection, commands):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=100, reissue_time=0, clock=clock)
+    app.get("/set/a/1")
+    clock.advance(1)
+    commands.clear()
+    app.get("/get/a")
+    assert commands.names == ["find", "update"]
+
+
+def test_renewal_reissues_a_persistent_cookie(collection):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=100, cookie_max_age=100, clock=clock)
+    app.get("/set/a/1")
+    clock.advance(50)
+    response = app.get("/get/a")
+    assert "Max-Age=100" in response.headers["Set-Cookie"]
+
+
+def test_timeout_none_means_sessions_never_expire(collection):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=None, clock=clock)
+    app.get("/set/a/1")
+    assert "expires" not in collection.find_one()
+    clock.advance(10 * 365 * 86400)
+    assert app.get("/get/a").json == "1"
+
+
+def test_own_timeout_applies_even_without_a_global_one(collection):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=None, clock=clock)
+    app.get("/set/a/1")
+    app.get("/adjust/60")
+    clock.advance(61)
+    assert app.get("/get/a").json is None
+
+
+def test_absolute_timeout_ends_an_active_session(collection):
+    clock = Clock()
+    app = app_with_factory(
+        collection, timeout=100, reissue_time=0, absolute_timeout=250, clock=clock
+    )
+    app.get("/set/a/1")
+    for _ in range(4):
+        clock.advance(60)
+        assert app.get("/get/a").json == "1"
+    document = collection.find_one()
+    assert document["expires"] - document["created"] == datetime.timedelta(seconds=250)
+    clock.advance(11)
+    assert app.get("/get/a").json is None
+
+
+def test_absolute_timeout_alone(collection):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=None, absolute_timeout=30, clock=clock)
+    app.get("/set/a/1")
+    clock.advance(29)
+    assert app.get("/get/a").json == "1"
+    clock.advance(2)
+    assert app.get("/get/a").json is None
+
+
+def ttl_indexes(collection):
+    return {
+        name: spec.get("expireAfterSeconds")
+        for name, spec in collection.index_information().items()
+        if spec["key"] == [("expires", 1)]
+    }
+
+
+def test_ttl_index_is_ensured_when_the_configuration_is_committed(collection, commands):
+    app_with_include(collection)
+    assert ttl_indexes(collection) == {"expires_1": 0}
+    commands.clear()
+    app_with_include(collection)  # a second start: nothing to change
+    assert commands.names == ["listIndexes"]
+    assert ttl_indexes(collection) == {"expires_1": 0}
+
+
+def test_ttl_index_with_other_options_is_fixed(collection, caplog):
+    collection.create_index("expires", expireAfterSeconds=3600)
+    with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
+        app_with_include(collection)
+    assert ttl_indexes(collection) == {"expires_1": 0}
+    assert "expireAfterSeconds=3600; changing it to 0" in caplog.text
+
+
+def test_plain_index_on_expires_is_fixed_or_reported(collection):
+    collection.create_index("expires", name="by_expiry")
+    try:
+        app_with_include(collection)
+    except Exception as error:  # a server that cannot turn it into a TTL index
+        assert "index 'by_expiry'" in str(error) and "drop it and restart" in str(error)
+    else:
+        assert ttl_indexes(collection) == {"by_expiry": 0}
+
+
+def test_reaper_off_and_tween_create_no_ttl_index(collection):
+    app_with_include(collection, {"mongosession.reaper": "off"})
+    app_with_include(collection, {"mongosession.reaper": "tween"})
+    assert ttl_indexes(collection) == {}
+
+
+def test_app_starts_when_the_database_is_down_and_ensures_the_index_later(
+    private_server, caplog
+):
+    uri = private_server.uri
+    private_server.stop()
+    settings = {
+        "mongosession.url": uri + "late",
+        "mongosession.secret": "s",
+        "mongosession.server_selection_timeout": "0.3",
+    }
+    from pyramid.config import Configurator
+    import webtest
+
+    config = Configurator(settings=settings)
+    config.include("pyramid_mongosession")
+    config.add_route("set", "/set")
+    config.add_view(lambda r: r.session.update(a=1) or "ok", route_name="set", renderer="json")
+    with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
+        wsgi = config.make_wsgi_app()
+    assert "cannot reach MongoDB to ensure the TTL index" in caplog.text
+    store = wsgi.registry.queryUtility(ISessionFactory).store
+    store.index_retry_seconds = 0
+    private_server.start()
+    webtest.TestApp(wsgi).get("/set")
+    collection = store.collection
+    wait_for(lambda: ttl_indexes(collection) == {"expires_1": 0})
+    collection.database.client.close()
+
+
+def insert_expired(collection, count):
+    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+    collection.insert_many(
+        [{"_id": f"expired{i}", "data": {}, "created": past, "expires": past}
+         for i in range(count)]
+    )
+
+
+def test_reaper_tween_deletes_expired_sessions_once_per_interval(collection, commands):
+    app = app_with_include(collection, {"mongosession.reaper": "tween"})
+    insert_expired(collection, 5)
+    commands.clear()
+    app.get("/set/a/1")
+    reaper = app.app.registry.mongosession_reaper
+    wait_for(lambda: collection.count_documents({}) == 1)
+    insert_expired(collection, 1)
+    app.get("/untouched")
+    app.get("/get/a")
+    time.sleep(0.2)
+    assert commands.names.count("delete") == 1
+    assert collection.count_documents({}) == 2
+    assert reaper.interval == 60
+
+
+def test_reaper_tween_runs_again_after_the_interval(collection, commands):
+    app = app_with_include(collection, {"mongosession.reaper": "tween",
+                                        "mongosession.reap_interval": "1"})
+    app.get("/untouched")
+    wait_for(lambda: commands.names.count("delete") == 1)
+    insert_expired(collection, 2)
+    time.sleep(1.1)
+    app.get("/untouched")
+    wait_for(lambda: collection.count_documents({}) == 0)
+
+
+def test_reaper_errors_are_logged_not_raised(collection, fail_command, caplog):
+    app = app_with_include(collection, {"mongosession.reaper": "tween"})
+    fail_command(["delete"], errorCode=1)
+    with caplog.at_level(logging.ERROR, "pyramid_mongosession"):
+        assert app.get("/untouched").json == "untouched"
+        wait_for(lambda: "reaping expired sessions failed" in caplog.text)
+
+
+@pytest.mark.parametrize("reaper", ["ttl", "off"])
+def test_other_reapers_add_no_reaper_tween(collection, reaper):
+    app = app_with_include(collection, {"mongosession.reaper": reaper})
+    assert not hasattr(app.app.registry, "mongosession_reaper")

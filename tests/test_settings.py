@@ -1,0 +1,308 @@
+"""``mongosession.*`` settings: defaults, coercion and every error message."""
+import copy
+import dataclasses
+import json
+import marshal
+import re
+import types
+
+import pytest
+from pyramid.exceptions import ConfigurationError
+from pyramid.settings import falsey, truthy
+
+from pyramid_mongosession.settings import Options, build_options, options_from_settings
+
+
+def parse(**values):
+    """Options from a settings dict, as ``includeme`` would read it."""
+    values.setdefault("secret", "s")
+    return options_from_settings({"mongosession." + k: v for k, v in values.items()})
+
+
+def assert_rejected(message, **values):
+    with pytest.raises(ConfigurationError, match=f"^{re.escape(message)}$"):
+        parse(**values)
+
+
+class Codec:
+    """A serializer object given directly from Python code."""
+
+    dumps = staticmethod(json.dumps)
+    loads = staticmethod(json.loads)
+
+
+def make_client(settings):
+    raise AssertionError("never called while parsing")
+
+
+# -- defaults ---------------------------------------------------------------
+
+DEFAULTS = {
+    "secret": ("s",), "url": "mongodb://localhost:27017/",
+    "database": None,  # the URL's path, else "pyramid": the store decides
+    "collection": "sessions", "timeout": 1200, "absolute_timeout": None,
+    "reissue_time": None, "cookie_name": "session", "cookie_max_age": None,
+    "cookie_path": "/", "cookie_domain": None, "cookie_secure": False,
+    "cookie_httponly": True, "cookie_samesite": "Lax", "cookie_on_exception": True,
+    "reaper": "ttl", "reap_interval": 60, "serializer": "bson", "client_callable": None,
+    "username": None, "password": None, "server_selection_timeout": 3.0,
+}
+
+
+@pytest.mark.parametrize("name, default", DEFAULTS.items())
+def test_each_setting_defaults_to_the_contract_value(name, default):
+    options = options_from_settings({"mongosession.secret": "s"})
+    assert getattr(options, name) == default
+
+
+def test_defaults_cover_every_option_field():
+    assert [f.name for f in dataclasses.fields(Options)] == list(DEFAULTS)
+
+
+def test_options_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parse().timeout = 5
+
+
+@pytest.mark.parametrize("timeout, interval", [(None, 120), ("600", 60), ("95", 9)])
+def test_renewal_interval_defaults_to_a_tenth_of_the_timeout(timeout, interval):
+    options = parse() if timeout is None else parse(timeout=timeout)
+    assert options.renewal_interval == interval
+
+
+@pytest.mark.parametrize("reissue_time, interval", [("0", 0), ("30", 30), (45, 45)])
+def test_renewal_interval_is_reissue_time_when_set(reissue_time, interval):
+    assert parse(reissue_time=reissue_time).renewal_interval == interval
+
+
+def test_timeout_none_means_sessions_never_expire():
+    options = parse(timeout="none")
+    assert (options.timeout, options.renewal_interval) == (None, 0)
+
+
+# -- coercion ---------------------------------------------------------------
+
+COERCIONS = {  # setting: [(as given, as parsed), ...] -- ini strings and typed values
+    "secret": [("one", ("one",)), ("  new\n  old older ", ("new", "old", "older")),
+               (["new", "old"], ("new", "old")), (("only",), ("only",))],
+    "url": [(" mongodb+srv://db.example.net/app ", "mongodb+srv://db.example.net/app"),
+            ("mongodb://a,b/app?replicaSet=rs&w=majority",
+             "mongodb://a,b/app?replicaSet=rs&w=majority")],
+    "database": [(" app ", "app")],
+    "collection": [("web_sessions", "web_sessions")],
+    "timeout": [("600", 600), (" 600 ", 600), (600, 600)],
+    "absolute_timeout": [("86400", 86400), (86400, 86400)],
+    "reissue_time": [("0", 0), (0, 0)],
+    "cookie_name": [("__Host-sid", "__Host-sid")],
+    "cookie_max_age": [("0", 0), (3600, 3600)],
+    "cookie_path": [(" /app ", "/app")],
+    "cookie_domain": [(".example.com", ".example.com")],
+    "cookie_samesite": [("strict", "Strict"), (" LAX ", "Lax"), ("Strict", "Strict")],
+    "reaper": [("TWEEN", "tween"), ("off", "off"), ("ttl", "ttl")],
+    "reap_interval": [("30", 30), (30, 30)],
+    "serializer": [("JSON", "json"), (" Pickle ", "pickle"), ("bson", "bson"),
+                   ("marshal", marshal), (Codec, Codec)],
+    "client_callable": [("tests.test_settings:make_client", make_client),
+                        (make_client, make_client)],
+    "username": [("alice", "alice")],
+    "password": [("pw", "pw")],
+    "server_selection_timeout": [("0.5", 0.5), ("10", 10.0), (2, 2.0)],
+}
+
+
+@pytest.mark.parametrize(
+    "name, given, expected",
+    [(name, given, expected) for name, pairs in COERCIONS.items() for given, expected in pairs],
+)
+def test_values_from_ini_strings_and_from_python_are_coerced(name, given, expected):
+    values = {name: given, "username": "alice"} if name == "password" else {name: given}
+    assert getattr(parse(**values), name) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["database", "timeout", "absolute_timeout", "reissue_time", "cookie_max_age",
+     "cookie_domain", "client_callable", "username", "password"],
+)
+@pytest.mark.parametrize("none", ["none", "None", " NONE ", "nOnE", None])
+def test_none_in_any_case_means_unset(name, none):
+    assert getattr(parse(**{name: none}), name) is None
+
+
+def test_samesite_none_in_any_case_is_the_none_attribute_value():
+    for word in ("none", "None", "NONE"):
+        assert parse(cookie_samesite=word, cookie_secure="true").cookie_samesite == "None"
+
+
+@pytest.mark.parametrize("name", ["cookie_secure", "cookie_httponly", "cookie_on_exception"])
+@pytest.mark.parametrize(
+    "given, expected",
+    [(word, True) for word in sorted(truthy)]
+    + [(word, False) for word in sorted(falsey)]
+    + [("TRUE", True), (" Yes ", True), ("Off", False), (True, True), (False, False),
+       (1, True), (0, False)],
+)
+def test_booleans_accept_pyramid_truthy_and_falsey_words(name, given, expected):
+    assert getattr(parse(**{name: given}), name) is expected
+
+
+def test_dotted_names_go_through_the_given_resolver():
+    resolved = []
+
+    def resolve(name):
+        resolved.append(name)
+        return Codec if name == "app.codec" else make_client
+
+    options = options_from_settings(
+        {"mongosession.secret": "s", "mongosession.serializer": " app.codec ",
+         "mongosession.client_callable": "app.client"},
+        resolve=resolve,
+    )
+    assert (options.serializer, options.client_callable) == (Codec, make_client)
+    assert sorted(resolved) == ["app.client", "app.codec"]
+
+
+# -- errors -----------------------------------------------------------------
+
+WHOLE = "a whole number of seconds"
+ERRORS = {  # expected form: {setting: [bad values]}
+    "one or more secrets separated by white space": {
+        "secret": ["", " \n ", [], [b"bytes"], 42]},
+    "a mongodb:// or mongodb+srv:// URL": {"url": ["http://localhost/", None]},
+    "a non-empty string": {"database": [""], "collection": ["  ", 7], "cookie_path": [""],
+                           "cookie_domain": [""], "username": [""]},
+    f'{WHOLE} or "none"': {"timeout": ["abc", "-5", "1.5", 1.5, True],
+                           "cookie_max_age": ["-1"]},
+    f'{WHOLE}, at least 1 or "none"': {"timeout": ["0", -5], "absolute_timeout": [0]},
+    f'{WHOLE}, at least 0 or "none"': {"reissue_time": [-1], "cookie_max_age": [-1]},
+    f"{WHOLE}, at least 1": {"reap_interval": ["0"]},
+    WHOLE: {"reap_interval": ["none"]},
+    "a cookie name (letters, digits and !#$%&'*+-.^_`|~)": {"cookie_name": ["my session", "a;b"]},
+    "true or false": {"cookie_secure": ["maybe"], "cookie_httponly": [2],
+                      "cookie_on_exception": [None]},
+    '"Strict", "Lax" or "None"': {"cookie_samesite": ["loose", None, ["Lax"]]},
+    '"ttl", "tween" or "off"': {"reaper": ["cron", None]},
+    '"bson", "json", "pickle" or the dotted name of an object with dumps() and loads()': {
+        "serializer": ["no_such_module.codec", "os", "", object()]},
+    "a dotted name of an importable object": {
+        "client_callable": ["no_such_module.factory", ".."]},
+    "the dotted name of a callable(settings) -> MongoClient": {
+        "client_callable": ["os.sep", 42]},
+    "a number of seconds above 0": {
+        "server_selection_timeout": ["0", -1, "soon", "none", "inf", True]},
+}
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [(name, value, expected) for expected, cases in ERRORS.items()
+     for name, values in cases.items() for value in values],
+)
+def test_bad_value_names_setting_expected_form_and_value(name, value, expected):
+    assert_rejected(f"mongosession.{name} must be {expected}, not {value!r}", **{name: value})
+
+
+def test_error_text_matches_the_house_style_example():
+    with pytest.raises(ConfigurationError) as excinfo:
+        options_from_settings({"mongosession.secret": "s", "mongosession.timeout": "abc"})
+    assert str(excinfo.value) == (
+        "mongosession.timeout must be a whole number of seconds or \"none\", not 'abc'"
+    )
+
+
+def test_unknown_setting_is_rejected_naming_the_key():
+    known = ", ".join("mongosession." + f.name for f in dataclasses.fields(Options))
+    assert_rejected(
+        f"unknown setting mongosession.timout; known settings are {known}", timout="600"
+    )
+
+
+@pytest.mark.parametrize("settings", [{}, {"mongosession.timeout": "600"}])
+def test_missing_secret_is_rejected(settings):
+    with pytest.raises(ConfigurationError) as excinfo:
+        options_from_settings(settings)
+    assert str(excinfo.value) == (
+        "mongosession.secret is required: the secret that signs the session cookie"
+    )
+
+
+@pytest.mark.parametrize(
+    "values, reissue_time, timeout",
+    [({"reissue_time": "1200"}, 1200, 1200), ({"timeout": "60", "reissue_time": 61}, 61, 60)],
+)
+def test_reissue_time_not_below_timeout_is_rejected(values, reissue_time, timeout):
+    assert_rejected(
+        f"mongosession.reissue_time ({reissue_time}) must be less than "
+        f"mongosession.timeout ({timeout}), or sessions expire before they are renewed",
+        **values,
+    )
+
+
+def test_any_reissue_time_is_allowed_when_sessions_never_expire():
+    assert parse(timeout="none", reissue_time="5000").reissue_time == 5000
+
+
+def test_samesite_none_without_secure_is_rejected():
+    assert_rejected(
+        "mongosession.cookie_samesite = None needs mongosession.cookie_secure = true: "
+        "browsers reject SameSite=None cookies that are not Secure",
+        cookie_samesite="none",
+    )
+
+
+def test_password_without_username_is_rejected():
+    assert_rejected("mongosession.password is set but mongosession.username is not",
+                    password="pw")
+
+
+def test_username_without_password_is_allowed():
+    options = parse(username="alice")
+    assert (options.username, options.password) == ("alice", None)
+
+
+def test_build_options_without_prefix_names_the_bare_option():
+    known = ", ".join(f.name for f in dataclasses.fields(Options))
+    cases = [
+        ({"secret": "s", "timeout": "abc"},
+         "timeout must be a whole number of seconds or \"none\", not 'abc'"),
+        ({"secret": "s", "timout": 5}, f"unknown setting timout; known settings are {known}"),
+        ({"timeout": 5}, "secret is required: the secret that signs the session cookie"),
+        ({"secret": "s", "timeout": 10, "reissue_time": 10},
+         "reissue_time (10) must be less than timeout (10), or sessions expire before "
+         "they are renewed"),
+        ({"secret": "s", "cookie_samesite": "None"},
+         "cookie_samesite = None needs cookie_secure = true: "
+         "browsers reject SameSite=None cookies that are not Secure"),
+        ({"secret": "s", "password": "pw"}, "password is set but username is not"),
+    ]
+    for values, message in cases:
+        with pytest.raises(ConfigurationError) as excinfo:
+            build_options(values, "")
+        assert str(excinfo.value) == message
+
+
+# -- the settings dict ------------------------------------------------------
+
+def test_settings_outside_the_mongosession_prefix_are_ignored():
+    options = options_from_settings({
+        "mongosession.secret": "s", "mongosessions.timeout": "abc", "session.secret": "x",
+        "redis.sessions.timeout": "x", "pyramid.reload_templates": "true",
+    })
+    assert options == parse()
+
+
+@pytest.mark.parametrize("timeout", [" 600 ", "abc"])
+def test_settings_dict_is_never_modified(timeout):
+    settings = {"mongosession.secret": ["new", "old"], "mongosession.timeout": timeout,
+                "mongosession.serializer": "JSON", "pyramid.includes": "pyramid_tm"}
+    before = copy.deepcopy(settings)
+    try:
+        options_from_settings(settings)
+    except ConfigurationError:
+        pass
+    assert settings == before
+
+
+def test_a_read_only_mapping_is_enough():
+    settings = types.MappingProxyType({"mongosession.secret": "s", "mongosession.timeout": "60"})
+    assert options_from_settings(settings).timeout == 60
