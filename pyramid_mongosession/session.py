@@ -328,7 +328,7 @@ class MongoSession:
     def _write_back(self, request: Any, response: Any) -> None:
         """Turn this request's changes into at most one write, and set or
         delete the cookie.  Runs once, from the tween or a response callback."""
-        if self._written:
+        if self._written or not self._loaded:
             return
         self._written = True
         self._request = None

@@ -1,0 +1,190 @@
+"""Activation: includeme, session_factory_from_settings, the client (§1, §2)."""
+import pytest
+import webtest
+from pyramid.config import Configurator
+from pyramid.exceptions import ConfigurationError
+from pyramid.interfaces import ISessionFactory
+from pyramid.session import SignedCookieSessionFactory
+
+from pyramid_mongosession import MongoSessionFactory, session_factory_from_settings
+
+from .support import SECRET, app_with_include
+
+
+def registered_factory(app):
+    return app.app.registry.queryUtility(ISessionFactory)
+
+
+def test_include_registers_a_factory_from_the_settings(collection):
+    app = app_with_include(collection, {"mongosession.timeout": "60",
+                                        "mongosession.cookie_name": "sid"})
+    factory = registered_factory(app)
+    assert isinstance(factory, MongoSessionFactory)
+    assert factory.options.timeout == 60
+    assert factory.store.collection.full_name == collection.full_name
+    app.get("/set/a/1")
+    assert app.cookies["sid"]
+    assert collection.find_one()["data"] == {"a": "1"}
+
+
+def test_settings_added_after_the_include_still_count(collection):
+    config = Configurator(settings={
+        "mongosession.secret": SECRET,
+        "mongosession.client_callable": "tests.support.client_from_settings",
+        "test.client": collection.database.client,
+    })
+    config.include("pyramid_mongosession")
+    config.registry.settings["mongosession.collection"] = collection.name
+    config.registry.settings["mongosession.database"] = collection.database.name
+    config.commit()
+    factory = config.registry.queryUtility(ISessionFactory)
+    assert factory.store.collection.full_name == collection.full_name
+
+
+@pytest.mark.parametrize("before_include", [True, False])
+def test_the_applications_own_session_factory_wins(collection, before_include):
+    own = SignedCookieSessionFactory("own secret")
+    config = Configurator(settings={"mongosession.secret": SECRET,
+                                    "mongosession.url": "mongodb://127.0.0.1:9/"})
+    if before_include:
+        config.set_session_factory(own)
+    config.include("pyramid_mongosession")
+    if not before_include:
+        config.set_session_factory(own)
+    config.add_route("set", "/set")
+    config.add_view(lambda r: r.session.update(a=1) or "ok", route_name="set", renderer="json")
+    app = webtest.TestApp(config.make_wsgi_app())  # no index attempt on port 9
+    assert config.registry.queryUtility(ISessionFactory) is own
+    assert app.get("/set").json == "ok"
+
+
+def test_bad_setting_fails_at_commit_naming_it(collection):
+    config = Configurator(settings={"mongosession.secret": SECRET,
+                                    "mongosession.timeout": "abc"})
+    config.include("pyramid_mongosession")
+    with pytest.raises(ConfigurationError) as error:
+        config.commit()
+    assert 'mongosession.timeout must be a whole number of seconds or "none", not \'abc\'' in (
+        str(error.value)
+    )
+
+
+def test_missing_secret_fails_at_commit():
+    config = Configurator(settings={})
+    config.include("pyramid_mongosession")
+    with pytest.raises(ConfigurationError, match="mongosession.secret is required"):
+        config.commit()
+
+
+def test_factory_rejects_connection_settings(collection):
+    with pytest.raises(ConfigurationError, match="url is a connection setting"):
+        MongoSessionFactory(collection, secret=SECRET, url="mongodb://x/")
+
+
+def test_factory_rejects_bad_options_naming_them(collection):
+    with pytest.raises(ConfigurationError, match="^timeout must be a whole number"):
+        MongoSessionFactory(collection, secret=SECRET, timeout="soon")
+    with pytest.raises(ConfigurationError, match="unknown setting timout"):
+        MongoSessionFactory(collection, secret=SECRET, timout=5)
+
+
+def test_factory_from_settings_builds_a_lazy_client_with_safe_defaults():
+    factory = session_factory_from_settings({
+        "mongosession.secret": SECRET,
+        "mongosession.url": "mongodb://127.0.0.1:9/appdb?appname=shop",
+    })
+    collection = factory.store.collection
+    client = collection.database.client
+    try:
+        assert collection.full_name == "appdb.sessions"
+        assert client.options.server_selection_timeout == 3
+        assert client.codec_options.tz_aware
+        assert client.options.pool_options.metadata["driver"]["name"].endswith(
+            "pyramid_mongosession"
+        )
+    finally:
+        client.close()
+
+
+def test_factory_from_settings_defaults_and_overrides():
+    default = session_factory_from_settings({"mongosession.secret": SECRET})
+    explicit = session_factory_from_settings({
+        "mongosession.secret": SECRET,
+        "mongosession.url": "mongodb://127.0.0.1:9/urldb?serverSelectionTimeoutMS=1500",
+        "mongosession.database": "chosen",
+        "mongosession.collection": "web_sessions",
+        "mongosession.username": "app",
+        "mongosession.password": "pw",
+    })
+    try:
+        assert default.store.collection.full_name == "pyramid.sessions"
+        explicit_client = explicit.store.collection.database.client
+        assert explicit.store.collection.full_name == "chosen.web_sessions"
+        assert explicit_client.options.server_selection_timeout == 1.5
+        assert explicit_client.options.pool_options._credentials.username == "app"
+    finally:
+        default.store.collection.database.client.close()
+        explicit.store.collection.database.client.close()
+
+
+def test_client_callable_shares_the_applications_client(collection):
+    factory = session_factory_from_settings({
+        "mongosession.secret": SECRET,
+        "mongosession.client_callable": "tests.support.client_from_settings",
+        "test.client": collection.database.client,
+    })
+    assert factory.store.collection.database.client is collection.database.client
+
+
+def test_exception_views_answer_a_failed_write(collection, fail_command):
+    app = app_with_include(collection)
+    app.get("/set/a/1")
+    fail_command(["update"], errorCode=1)
+    response = app.get("/set/a/2", status=503)
+    assert response.json == "session storage unavailable"
+    assert "Set-Cookie" not in response.headers
+    assert collection.find_one()["data"] == {"a": "1"}
+    assert app.get("/get/a").json == "1"
+
+
+def test_without_an_exception_view_a_failed_write_is_raised(collection, fail_command):
+    from pyramid_mongosession import SessionStoreError
+
+    config = Configurator(settings={
+        "mongosession.secret": SECRET,
+        "mongosession.client_callable": "tests.support.client_from_settings",
+        "mongosession.database": collection.database.name,
+        "mongosession.collection": collection.name,
+        "test.client": collection.database.client,
+    })
+    config.include("pyramid_mongosession")
+    config.add_route("set", "/set")
+    config.add_view(lambda r: r.session.update(a=1) or "ok", route_name="set", renderer="json")
+    app = webtest.TestApp(config.make_wsgi_app())
+    fail_command(["insert"], errorCode=1)
+    with pytest.raises(SessionStoreError):
+        app.get("/set")
+    assert collection.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("include", [True, False])
+def test_cookie_on_exception_writes_the_session_of_a_failed_view(collection, include):
+    from .support import app_with_factory
+
+    app = app_with_include(collection) if include else app_with_factory(collection)
+    response = app.get("/fail", status=500)
+    assert "session=" in response.headers["Set-Cookie"]
+    assert collection.find_one()["data"] == {"before_failure": "written"}
+
+
+@pytest.mark.parametrize("include", [True, False])
+def test_cookie_on_exception_false_writes_nothing_for_a_failed_view(collection, include):
+    from .support import app_with_factory
+
+    if include:
+        app = app_with_include(collection, {"mongosession.cookie_on_exception": "false"})
+    else:
+        app = app_with_factory(collection, cookie_on_exception=False)
+    response = app.get("/fail", status=500)
+    assert "Set-Cookie" not in response.headers
+    assert collection.count_documents({}) == 0

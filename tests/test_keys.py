@@ -1,0 +1,33 @@
+"""Key escaping (pure functions): every str maps to a field name MongoDB
+reads literally, and back."""
+import pytest
+
+from pyramid_mongosession.store import escape_key, hash_id, unescape_key
+
+KEYS = ["plain", "", ".", "a.b", "$x", "x$", "%", "%2E", "%25", "\x00", "a.b$c%d\x00e",
+        "%%", "ünï.cødé", "data"]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_escaping_round_trips(key):
+    assert unescape_key(escape_key(key)) == key
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_escaped_keys_hold_no_dot_dollar_or_nul_and_are_never_empty(key):
+    field = escape_key(key)
+    assert field and not {".", "$", "\x00"} & set(field)
+
+
+def test_escaping_is_injective():
+    assert len({escape_key(key) for key in KEYS}) == len(KEYS)
+
+
+def test_plain_keys_are_stored_as_they_are():
+    assert escape_key("cart") == "cart"
+
+
+def test_hash_id_is_hex_sha256():
+    assert hash_id("abc") == (
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
