@@ -4,17 +4,14 @@ import datetime
 import functools
 import logging
 import secrets
-from typing import Any, Callable, Dict, Iterator, Optional, Set
+from typing import Any, Callable, Dict, Iterator, Optional
 
 from pyramid.interfaces import ISession
 from zope.interface import implementer
 
-from .serializers import IMMUTABLE_TYPES
+from .changes import MISSING, KeyChanges
 
 log = logging.getLogger(__name__)
-
-_MISSING = object()
-
 
 def new_session_id() -> str:
     """256 random bits, URL-safe."""
@@ -88,9 +85,7 @@ class MongoSession:
         self._renew_if_due(now)
 
     def _reset_changes(self) -> None:
-        self._changed: Set[str] = set()
-        self._removed: Set[str] = set()
-        self._handed_out: Dict[str, Optional[bytes]] = {}
+        self._keys = KeyChanges(self._factory.store.codec)
         self._renewed = False
         self._timeout_changed = False
 
@@ -115,48 +110,16 @@ class MongoSession:
             self._expires = expires
             self._renewed = True
 
-    # -- bookkeeping -------------------------------------------------------------
-
-    def _check(self, key: Any, value: Any = _MISSING) -> None:
-        if not isinstance(key, str):
-            raise TypeError(f"session keys must be str, not {type(key).__name__}: {key!r}")
-        if value is not _MISSING:
-            try:
-                self._factory.store.codec.fingerprint(value)
-            except TypeError as error:
-                raise TypeError(f"session key {key!r}: the value {error}") from None
-
-    def _hand_out(self, key: str, value: Any) -> Any:
-        """Remember which values the caller got and how the mutable ones
-        looked, so an in-place change is written back without ``changed()``."""
-        if key not in self._handed_out and key not in self._changed:
-            self._handed_out[key] = (
-                None
-                if isinstance(value, IMMUTABLE_TYPES)
-                else self._factory.store.codec.fingerprint(value)
-            )
-        return value
-
-    def _mark_changed(self, key: str) -> None:
-        self._changed.add(key)
-        self._removed.discard(key)
-        self._handed_out.pop(key, None)
-
-    def _mark_removed(self, key: str) -> None:
-        self._removed.add(key)
-        self._changed.discard(key)
-        self._handed_out.pop(key, None)
-
     # -- the dict interface --------------------------------------------------------
 
     @_loaded
     def __getitem__(self, key: str) -> Any:
-        return self._hand_out(key, self._data[key])
+        return self._keys.hand_out(key, self._data[key])
 
     @_loaded
     def get(self, key: str, default: Any = None) -> Any:
         if key in self._data:
-            return self._hand_out(key, self._data[key])
+            return self._keys.hand_out(key, self._data[key])
         return default
 
     @_loaded
@@ -178,7 +141,7 @@ class MongoSession:
     @_loaded
     def items(self) -> Any:
         for key, value in self._data.items():
-            self._hand_out(key, value)
+            self._keys.hand_out(key, value)
         return self._data.items()
 
     @_loaded
@@ -187,28 +150,28 @@ class MongoSession:
 
     @_loaded
     def __setitem__(self, key: str, value: Any) -> None:
-        self._check(key, value)
+        self._keys.check(key, value)
         self._data[key] = value
-        self._mark_changed(key)
+        self._keys.change(key)
 
     @_loaded
     def __delitem__(self, key: str) -> None:
         del self._data[key]
-        self._mark_removed(key)
+        self._keys.remove(key)
 
     @_loaded
-    def pop(self, key: str, default: Any = _MISSING) -> Any:
+    def pop(self, key: str, default: Any = MISSING) -> Any:
         if key in self._data:
-            self._mark_removed(key)
+            self._keys.remove(key)
             return self._data.pop(key)
-        if default is _MISSING:
+        if default is MISSING:
             raise KeyError(key)
         return default
 
     @_loaded
     def popitem(self) -> Any:
         key, value = self._data.popitem()
-        self._mark_removed(key)
+        self._keys.remove(key)
         return key, value
 
     @_loaded
@@ -246,8 +209,7 @@ class MongoSession:
     def changed(self) -> None:
         """Mark every value handed out in this request as changed (all of
         them if none was); rarely needed, as in-place changes are noticed."""
-        self._changed.update(self._handed_out or self._data)
-        self._handed_out.clear()
+        self._keys.change_handed_out(self._data)
 
     def invalidate(self) -> None:
         """Delete the stored session now and go on with an empty new one."""
@@ -257,9 +219,10 @@ class MongoSession:
             self._factory.store.delete(self._stored_id)
         self._start_new(self._factory.now())
 
+    @_loaded
     def flash(self, msg: Any, queue: str = "", allow_duplicate: bool = True) -> None:
         key = "_f_" + queue
-        self._check(key, [msg])
+        self._keys.check(key, [msg])
         storage = self.setdefault(key, [])
         if allow_duplicate or msg not in storage:
             storage.append(msg)
@@ -311,20 +274,6 @@ class MongoSession:
 
     # -- writing back --------------------------------------------------------------
 
-    def _nested_changes(self) -> Set[str]:
-        fingerprint = self._factory.store.codec.fingerprint
-        changed = set()
-        for key, before in self._handed_out.items():
-            if before is None:
-                continue
-            try:
-                now = fingerprint(self._data[key])
-            except TypeError as error:
-                raise TypeError(f"session key {key!r}: the value {error}") from None
-            if now != before:
-                changed.add(key)
-        return changed
-
     def _write_back(self, request: Any, response: Any) -> None:
         """Turn this request's changes into at most one write, and set or
         delete the cookie.  Runs once, from the tween or a response callback."""
@@ -334,7 +283,7 @@ class MongoSession:
         self._request = None
         if request.exception is not None and not self._options.cookie_on_exception:
             return
-        self._changed |= self._nested_changes()
+        self._keys.add_nested_changes(self._data)
         if self._stored_id is None:
             self._write_new(response)
         elif self._stored_id != self._id:
@@ -360,12 +309,11 @@ class MongoSession:
         self._write_new(response)
 
     def _write_changes(self, response: Any) -> None:
-        store = self._factory.store
-        removed = self._removed
-        if self._changed or removed or self._renewed:
-            found = store.update(
+        changed, removed = self._keys.changed, self._keys.removed
+        if changed or removed or self._renewed:
+            found = self._factory.store.update(
                 self._id,
-                {key: self._data[key] for key in self._changed},
+                {key: self._data[key] for key in changed},
                 removed,
                 expires=self._expires if self._renewed else None,
                 timeout=self._own_timeout if self._timeout_changed else None,

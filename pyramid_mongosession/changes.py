@@ -1,0 +1,69 @@
+"""Which keys of a session one request changed, removed or handed out."""
+from typing import Any, Dict, Mapping, Optional, Set
+
+from .serializers import IMMUTABLE_TYPES
+
+MISSING = object()
+
+
+class KeyChanges:
+    """The write-back plan of a session's data, key by key.
+
+    A key is *changed* when assigned, *removed* when deleted, and *handed
+    out* when the caller got its value: mutable values handed out keep a
+    fingerprint, so an in-place change is noticed without ``changed()``.
+
+    Parameters:
+
+    ``codec``
+      The value codec (see :mod:`pyramid_mongosession.serializers`).
+    """
+
+    def __init__(self, codec: Any):
+        self.codec = codec
+        self.changed: Set[str] = set()
+        self.removed: Set[str] = set()
+        self._handed_out: Dict[str, Optional[bytes]] = {}
+
+    def check(self, key: Any, value: Any = MISSING) -> None:
+        """Raise ``TypeError`` naming ``key`` if it or ``value`` cannot be
+        stored."""
+        if not isinstance(key, str):
+            raise TypeError(f"session keys must be str, not {type(key).__name__}: {key!r}")
+        if value is not MISSING:
+            self._fingerprint(key, value)
+
+    def _fingerprint(self, key: str, value: Any) -> bytes:
+        try:
+            return self.codec.fingerprint(value)
+        except TypeError as error:
+            raise TypeError(f"session key {key!r}: the value {error}") from None
+
+    def hand_out(self, key: str, value: Any) -> Any:
+        if key not in self._handed_out and key not in self.changed:
+            self._handed_out[key] = (
+                None if isinstance(value, IMMUTABLE_TYPES) else self._fingerprint(key, value)
+            )
+        return value
+
+    def change(self, key: str) -> None:
+        self.changed.add(key)
+        self.removed.discard(key)
+        self._handed_out.pop(key, None)
+
+    def remove(self, key: str) -> None:
+        self.removed.add(key)
+        self.changed.discard(key)
+        self._handed_out.pop(key, None)
+
+    def change_handed_out(self, data: Mapping[str, Any]) -> None:
+        """``changed()``: every value handed out (all, if none was)."""
+        self.changed.update(self._handed_out or data)
+        self._handed_out.clear()
+
+    def add_nested_changes(self, data: Mapping[str, Any]) -> None:
+        """Count as changed the handed-out values that were changed in place."""
+        for key, before in self._handed_out.items():
+            if before is not None and self._fingerprint(key, data[key]) != before:
+                self.changed.add(key)
+        self._handed_out.clear()
