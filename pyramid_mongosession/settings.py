@@ -137,11 +137,23 @@ def _seconds(value: Any) -> float:
     return seconds
 
 
+def _secrets_from_ini(value: Any) -> Tuple[str, ...]:
+    try:
+        return _secrets(aslist(value) if isinstance(value, str) else value)
+    except _Invalid:
+        raise _Invalid("one or more secrets separated by white space") from None
+
+
 def _secrets(value: Any) -> Tuple[str, ...]:
-    secrets = tuple(aslist(value)) if isinstance(value, (str, list, tuple)) else ()
-    if not secrets or not all(isinstance(s, str) and s for s in secrets):
-        raise _Invalid("one or more secrets separated by white space")
-    return secrets
+    """In Python, a str is one secret (spaces and all); a list is several."""
+    secrets = (value,) if isinstance(value, str) else value
+    if (
+        not isinstance(secrets, (list, tuple))
+        or not secrets
+        or not all(isinstance(s, str) and s.strip() for s in secrets)
+    ):
+        raise _Invalid("a non-empty string or a list of them")
+    return tuple(secrets)
 
 
 def _url(value: Any) -> str:
@@ -216,9 +228,11 @@ def _client_callable(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
     return coerce
 
 
-def _coercers(resolve: Callable[[str], Any]) -> Mapping[str, Callable[[Any], Any]]:
+def _coercers(
+    resolve: Callable[[str], Any], from_ini: bool
+) -> Mapping[str, Callable[[Any], Any]]:
     return {
-        "secret": _secrets,
+        "secret": _secrets_from_ini if from_ini else _secrets,
         "url": _url,
         "database": _optional_text,
         "collection": _text,
@@ -257,7 +271,7 @@ def build_options(
     """Coerce and check ``values`` (names without ``prefix``) into
     :class:`Options`, raising :class:`ConfigurationError` on the first bad
     value.  Errors name settings with ``prefix`` in front."""
-    coercers = _coercers(resolve)
+    coercers = _coercers(resolve, from_ini=prefix == PREFIX)
     unknown = sorted(set(values) - set(coercers))
     if unknown:
         raise ConfigurationError(

@@ -6,7 +6,7 @@ from webob.cookies import SignedSerializer
 
 from pyramid_mongosession.factory import SALT
 
-from .support import SECRET, app_with_factory
+from .support import SECRET, app_with_factory, app_with_include
 
 OTHER_SECRET = "an older secret, still accepted during rotation"
 
@@ -131,7 +131,7 @@ def test_secret_rotation_verifies_old_cookies_and_resigns_them(collection, comma
     old = app_with_factory(collection, secret=OTHER_SECRET)
     old.get("/set/a/1")
     old_cookie = old.cookies["session"]
-    rotated = app_with_factory(collection, secret=f"{SECRET} {OTHER_SECRET}")
+    rotated = app_with_factory(collection, secret=[SECRET, OTHER_SECRET])
     rotated.set_cookie("session", old_cookie)
     commands.clear()
     response = rotated.get("/get/a")
@@ -148,7 +148,19 @@ def test_secret_rotation_verifies_old_cookies_and_resigns_them(collection, comma
     assert only_new.get("/get/a").json is None
 
 
-def test_secret_list_in_python(collection):
-    app = app_with_factory(collection, secret=[SECRET, OTHER_SECRET])
+def test_secrets_setting_is_split_on_white_space_for_rotation(collection):
+    old = app_with_include(collection, {"mongosession.secret": "old-secret"})
+    old.get("/set/a/1")
+    rotated = app_with_include(collection, {"mongosession.secret": "new-secret\n old-secret"})
+    rotated.set_cookie("session", old.cookies["session"])
+    assert rotated.get("/get/a").json == "1"
+    assert rotated.cookies["session"] != old.cookies["session"]
+
+
+def test_a_python_str_secret_is_one_secret_spaces_and_all(collection):
+    app = app_with_factory(collection, secret="correct horse battery staple")
     app.get("/set/a/1")
+    only_a_word = app_with_factory(collection, secret="correct")
+    only_a_word.set_cookie("session", app.cookies["session"])
+    assert only_a_word.get("/get/a").json is None
     assert app.get("/get/a").json == "1"

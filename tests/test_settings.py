@@ -306,3 +306,13 @@ def test_settings_dict_is_never_modified(timeout):
 def test_a_read_only_mapping_is_enough():
     settings = types.MappingProxyType({"mongosession.secret": "s", "mongosession.timeout": "60"})
     assert options_from_settings(settings).timeout == 60
+
+
+def test_python_secret_str_is_one_secret_and_a_list_is_several():
+    assert build_options({"secret": "pass phrase with spaces"}).secret == (
+        "pass phrase with spaces",
+    )
+    assert build_options({"secret": ["new one", "old"]}).secret == ("new one", "old")
+    with pytest.raises(ConfigurationError, match=r"^secret must be a non-empty string or a "
+                                                 r"list of them, not \[''\]$"):
+        build_options({"secret": [""]})
