@@ -142,6 +142,18 @@ def test_ttl_index_with_other_options_is_fixed(collection, caplog):
     assert "expireAfterSeconds=3600; changing it to 0" in caplog.text
 
 
+def test_ttl_index_that_cannot_be_fixed_is_reported_clearly(collection, fail_command):
+    collection.create_index("expires", expireAfterSeconds=3600)
+    fail_command(["collMod"], errorCode=13)
+    with pytest.raises(Exception) as error:
+        app_with_include(collection)
+    message = str(error.value)
+    assert "index 'expires_1' on " in message
+    assert "is not a TTL index with expireAfterSeconds=0" in message
+    assert "drop it and restart" in message
+    assert ttl_indexes(collection) == {"expires_1": 3600}
+
+
 def test_plain_index_on_expires_is_fixed_or_reported(collection):
     collection.create_index("expires", name="by_expiry")
     try:
@@ -185,6 +197,22 @@ def test_app_starts_when_the_database_is_down_and_ensures_the_index_later(
     collection = store.collection
     wait_for(lambda: ttl_indexes(collection) == {"expires_1": 0})
     collection.database.client.close()
+
+
+def test_index_retry_that_fails_again_stays_pending(private_server, caplog):
+    from pyramid_mongosession.serializers import BSONCodec
+    from pyramid_mongosession.store import SessionStore
+    import pymongo
+
+    client = pymongo.MongoClient(private_server.uri, serverSelectionTimeoutMS=300)
+    store = SessionStore(client.db.sessions, BSONCodec())
+    private_server.stop()
+    with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
+        store.ensure_indexes_at_startup()
+        store._retry_index()  # the background retry, database still down
+    assert "cannot ensure the TTL index yet" in caplog.text
+    assert store._index_pending
+    client.close()
 
 
 def insert_expired(collection, count):
