@@ -11,7 +11,7 @@ from pyramid.tweens import EXCVIEW, INGRESS
 
 from .factory import MongoSessionFactory
 from .session import MongoSession
-from .settings import CONNECTION_OPTIONS, options_from_settings
+from .settings import options_from_settings
 from .store import SessionStoreError, SessionTooLargeError, build_client, collection_from_client
 
 __version__ = "0.1.0"
@@ -48,12 +48,7 @@ def session_factory_from_settings(
         else options_from_settings(settings)
     )
     collection = collection_from_client(build_client(options, settings), options)
-    factory_options = {
-        name: value
-        for name, value in vars(options).items()
-        if name not in CONNECTION_OPTIONS
-    }
-    return MongoSessionFactory(collection, **factory_options)
+    return MongoSessionFactory.from_options(collection, options)
 
 
 def includeme(config: Any) -> None:

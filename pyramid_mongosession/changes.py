@@ -57,8 +57,9 @@ class KeyChanges:
         self._handed_out.pop(key, None)
 
     def change_handed_out(self, data: Mapping[str, Any]) -> None:
-        """``changed()``: every value handed out (all, if none was)."""
-        self.changed.update(self._handed_out or data)
+        """``changed()``: every value handed out (all of them if nothing was
+        handed out or assigned)."""
+        self.changed.update(self._handed_out or ([] if self.changed else data))
         self._handed_out.clear()
 
     def add_nested_changes(self, data: Mapping[str, Any]) -> None:

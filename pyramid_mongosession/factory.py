@@ -78,19 +78,38 @@ class MongoSessionFactory:
                 f"{misplaced[0]} is a connection setting; MongoSessionFactory "
                 "is handed a collection and takes none"
             )
-        self.options: Options = build_options(dict(options, secret=secret))
+        self._setup(collection, build_options(dict(options, secret=secret)), clock)
+
+    @classmethod
+    def from_options(
+        cls,
+        collection: Any,
+        options: Options,
+        clock: Optional[Callable[[], datetime.datetime]] = None,
+    ) -> "MongoSessionFactory":
+        """The factory for already parsed :class:`~.settings.Options`."""
+        factory = cls.__new__(cls)
+        factory._setup(collection, options, clock)
+        return factory
+
+    def _setup(
+        self,
+        collection: Any,
+        options: Options,
+        clock: Optional[Callable[[], datetime.datetime]],
+    ) -> None:
+        self.options = options
         self.store = SessionStore(
             collection,
-            codec_for(self.options.serializer),
-            sessions_expire=(
-                self.options.timeout is not None
-                or self.options.absolute_timeout is not None
-            ),
+            codec_for(options.serializer),
+            sessions_expire=options.timeout is not None
+            or options.absolute_timeout is not None,
+            ensure_ttl_index=options.reaper == "ttl",
         )
         self._clock = clock or utc_now
         self._signers = [
             SignedSerializer(secret, SALT, serializer=_SessionIdText())
-            for secret in self.options.secret
+            for secret in options.secret
         ]
 
     def __call__(self, request: Any) -> MongoSession:
@@ -116,23 +135,26 @@ class MongoSessionFactory:
         return None, False
 
     def set_cookie(self, response: Any, session_id: str, max_age: Optional[int]) -> None:
+        value = self._signers[0].dumps(session_id).decode("ascii")
+        self._cookie(response, value, max_age)
+
+    def delete_cookie(self, response: Any) -> None:
+        # The same attributes as when it was set: browsers ignore a deletion
+        # of a Secure (__Host-, __Secure-) cookie that lacks them.
+        self._cookie(response, None, 0)
+
+    def _cookie(self, response: Any, value: Optional[str], max_age: Optional[int]) -> None:
         options = self.options
         response.set_cookie(
             options.cookie_name,
-            self._signers[0].dumps(session_id).decode("ascii"),
+            value,
             max_age=max_age,
             path=options.cookie_path,
             domain=options.cookie_domain,
             secure=options.cookie_secure,
             httponly=options.cookie_httponly,
             samesite=options.cookie_samesite,
-        )
-        _vary_on_cookie(response)
-
-    def delete_cookie(self, response: Any) -> None:
-        options = self.options
-        response.delete_cookie(
-            options.cookie_name, path=options.cookie_path, domain=options.cookie_domain
+            overwrite=True,
         )
         _vary_on_cookie(response)
 

@@ -30,6 +30,22 @@ def _loaded(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _changing(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A change, refused once the session was written for this response."""
+    method = _loaded(method)
+
+    @functools.wraps(method)
+    def wrapper(self: "MongoSession", *args: Any, **kwargs: Any) -> Any:
+        if self._written:
+            raise RuntimeError(
+                "the session was already saved for this response; change it "
+                "in the view, not in a response callback or subscriber"
+            )
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 @implementer(ISession)
 class MongoSession:
     """A session stored in MongoDB; made by
@@ -89,9 +105,12 @@ class MongoSession:
         self._renewed = False
         self._timeout_changed = False
 
+    def _timeout(self) -> Optional[int]:
+        return self._own_timeout or self._options.timeout
+
     def _expiry(self, now: datetime.datetime) -> Optional[datetime.datetime]:
         """When the session ends if it is renewed ``now``."""
-        timeout = self._own_timeout or self._options.timeout
+        timeout = self._timeout()
         ends = []
         if timeout is not None:
             ends.append(now + datetime.timedelta(seconds=timeout))
@@ -106,7 +125,8 @@ class MongoSession:
         if expires is None or expires == self._expires:
             return
         gain = (expires - self._expires).total_seconds() if self._expires else 0
-        if self._expires is None or gain >= self._options.renewal_interval:
+        interval = self._options.renewal_interval(self._timeout())
+        if self._expires is None or gain >= interval:
             self._expires = expires
             self._renewed = True
 
@@ -148,18 +168,18 @@ class MongoSession:
     def values(self) -> Any:
         return [value for _key, value in self.items()]
 
-    @_loaded
+    @_changing
     def __setitem__(self, key: str, value: Any) -> None:
         self._keys.check(key, value)
         self._data[key] = value
         self._keys.change(key)
 
-    @_loaded
+    @_changing
     def __delitem__(self, key: str) -> None:
         del self._data[key]
         self._keys.remove(key)
 
-    @_loaded
+    @_changing
     def pop(self, key: str, default: Any = MISSING) -> Any:
         if key in self._data:
             self._keys.remove(key)
@@ -168,23 +188,24 @@ class MongoSession:
             raise KeyError(key)
         return default
 
-    @_loaded
+    @_changing
     def popitem(self) -> Any:
         key, value = self._data.popitem()
         self._keys.remove(key)
         return key, value
 
-    @_loaded
+    @_changing
     def setdefault(self, key: str, default: Any = None) -> Any:
         if key not in self._data:
             self[key] = default
         return self[key]
 
+    @_changing
     def update(self, *args: Any, **kwargs: Any) -> None:
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
-    @_loaded
+    @_changing
     def clear(self) -> None:
         for key in list(self._data):
             del self[key]
@@ -205,21 +226,20 @@ class MongoSession:
     def new(self) -> bool:
         return self._new
 
-    @_loaded
+    @_changing
     def changed(self) -> None:
         """Mark every value handed out in this request as changed (all of
         them if none was); rarely needed, as in-place changes are noticed."""
         self._keys.change_handed_out(self._data)
 
+    @_changing
     def invalidate(self) -> None:
         """Delete the stored session now and go on with an empty new one."""
-        if not self._loaded:
-            self._load()
         if self._stored_id is not None:
             self._factory.store.delete(self._stored_id)
         self._start_new(self._factory.now())
 
-    @_loaded
+    @_changing
     def flash(self, msg: Any, queue: str = "", allow_duplicate: bool = True) -> None:
         key = "_f_" + queue
         self._keys.check(key, [msg])
@@ -254,14 +274,14 @@ class MongoSession:
             self._id = new_session_id()
         return self._id
 
-    @_loaded
+    @_changing
     def regenerate_id(self) -> None:
         """Keep the data under a new id; the old document is deleted when the
         response is made.  Call it at sign-in, against session fixation."""
         self._id = new_session_id()
         self._expires = self._expiry(self._factory.now())
 
-    @_loaded
+    @_changing
     def adjust_timeout(self, seconds: int) -> None:
         """Give this session its own idle timeout, stored with it; its
         cookie then lasts as long."""
@@ -302,11 +322,12 @@ class MongoSession:
         self._factory.set_cookie(response, self.id, self._cookie_max_age())
 
     def _write_moved(self, response: Any) -> None:
-        revoked = not self._factory.store.delete(self._stored_id)
-        if revoked or not self._data:
-            self._factory.delete_cookie(response)
-            return
+        # Insert first: a failed insert must not lose the session.
         self._write_new(response)
+        if not self._factory.store.delete(self._stored_id) and self._data:
+            # Revoked while this request ran: do not bring it back.
+            self._factory.store.delete(self.id)
+            self._factory.delete_cookie(response)
 
     def _write_changes(self, response: Any) -> None:
         changed, removed = self._keys.changed, self._keys.removed

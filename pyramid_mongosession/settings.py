@@ -61,12 +61,14 @@ class Options:
     password: Optional[str] = None
     server_selection_timeout: float = 3.0
 
-    @property
-    def renewal_interval(self) -> int:
-        """Seconds between two renewals of ``expires``."""
-        if self.reissue_time is not None:
+    def renewal_interval(self, timeout: Optional[int]) -> int:
+        """Seconds between two renewals of a session with this idle
+        ``timeout``: ``reissue_time`` if it is shorter, else a tenth."""
+        if timeout is None:
+            return 0
+        if self.reissue_time is not None and self.reissue_time < timeout:
             return self.reissue_time
-        return (self.timeout or 0) // 10
+        return timeout // 10
 
 
 class _Invalid(ValueError):
@@ -240,7 +242,7 @@ def _coercers(
         "absolute_timeout": _optional(_whole_number(1)),
         "reissue_time": _optional(_whole_number(0)),
         "cookie_name": _cookie_name,
-        "cookie_max_age": _optional(_whole_number(0)),
+        "cookie_max_age": _optional(_whole_number(1)),
         "cookie_path": _text,
         "cookie_domain": _optional_text,
         "cookie_secure": _boolean,
@@ -292,6 +294,11 @@ def build_options(
             ) from None
     options = Options(**parsed)
     _check_combinations(options, prefix)
+    if "reap_interval" in values and options.reaper != "tween":
+        raise ConfigurationError(
+            f"{prefix}reap_interval is only used with {prefix}reaper = tween, "
+            f"not {options.reaper!r}"
+        )
     return options
 
 
@@ -305,6 +312,13 @@ def _check_combinations(options: Options, prefix: str) -> None:
             f"{prefix}reissue_time ({options.reissue_time}) must be less than "
             f"{prefix}timeout ({options.timeout}), or sessions expire before "
             "they are renewed"
+        )
+    interval = options.renewal_interval(options.timeout)
+    if options.cookie_max_age is not None and options.cookie_max_age < interval:
+        raise ConfigurationError(
+            f"{prefix}cookie_max_age ({options.cookie_max_age}) must be at least "
+            f"the renewal interval ({interval} s), or the cookie of an active "
+            "session expires before it is renewed"
         )
     if options.cookie_samesite == "None" and not options.cookie_secure:
         raise ConfigurationError(

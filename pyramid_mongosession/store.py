@@ -16,6 +16,7 @@ from bson.codec_options import CodecOptions
 from bson.errors import BSONError, InvalidDocument
 from pymongo.driver_info import DriverInfo
 from pymongo.errors import DocumentTooLarge, OperationFailure, PyMongoError
+from pyramid.exceptions import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -87,21 +88,42 @@ def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
     if options.username is not None:
         keywords["username"] = options.username
         keywords["password"] = options.password
-    return pymongo.MongoClient(
-        options.url,
-        connect=False,
-        tz_aware=True,
-        driver=DriverInfo("pyramid_mongosession", __version__),
-        **keywords,
-    )
+    try:
+        return pymongo.MongoClient(
+            options.url,
+            connect=False,
+            tz_aware=True,
+            driver=DriverInfo("pyramid_mongosession", __version__),
+            **keywords,
+        )
+    except (PyMongoError, ValueError, TypeError) as error:
+        raise ConfigurationError(
+            f"mongosession.url is not a usable MongoDB URL ({error}): "
+            f"{_without_password(options.url)!r}"
+        ) from error
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
 
 
 def collection_from_client(client: Any, options: Any) -> Any:
-    if options.database:
-        database = client[options.database]
-    else:
-        database = client.get_default_database("pyramid")
-    return database[options.collection]
+    try:
+        if options.database:
+            database = client[options.database]
+        else:
+            database = client.get_default_database("pyramid")
+    except PyMongoError as error:
+        raise ConfigurationError(
+            f"mongosession.database is not a valid database name ({error})"
+        ) from error
+    try:
+        return database[options.collection]
+    except PyMongoError as error:
+        raise ConfigurationError(
+            f"mongosession.collection is not a valid collection name ({error}): "
+            f"{options.collection!r}"
+        ) from error
 
 
 class SessionStore:
@@ -118,9 +140,20 @@ class SessionStore:
     ``sessions_expire``
       ``False`` when sessions may have no ``expires`` field (no timeout
       configured).  Default: ``True``.
+
+    ``ensure_ttl_index``
+      Ensure the TTL index in the background after the first successful
+      command, unless :meth:`ensure_indexes_at_startup` did.
+      Default: ``False``.
     """
 
-    def __init__(self, collection: Any, codec: Any, sessions_expire: bool = True):
+    def __init__(
+        self,
+        collection: Any,
+        codec: Any,
+        sessions_expire: bool = True,
+        ensure_ttl_index: bool = False,
+    ):
         self.collection = collection.with_options(
             codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
         )
@@ -129,9 +162,9 @@ class SessionStore:
         # session adjusted its own; those without one stay live.
         self._sessions_expire = sessions_expire
         self.index_retry_seconds = 30.0
-        self._index_pending = False
+        self._index_pending = ensure_ttl_index
         self._index_lock = threading.Lock()
-        self._index_attempted = 0.0
+        self._index_attempted = float("-inf")
 
     def load(self, session_id: str, now: datetime.datetime) -> Optional[StoredSession]:
         """The live session stored under ``session_id``, or ``None``."""
@@ -156,17 +189,20 @@ class SessionStore:
             return None
 
     def _decode(self, document: Mapping[str, Any]) -> StoredSession:
+        created, expires = document["created"], document.get("expires")
+        timeout = document.get("timeout")
+        if not isinstance(created, datetime.datetime) or not isinstance(
+            expires, (datetime.datetime, type(None))
+        ):
+            raise ValueError("created or expires is not a date")
+        if not isinstance(timeout, (int, type(None))) or isinstance(timeout, bool):
+            raise ValueError("timeout is not a whole number")
         decode = self.codec.decode
         data = {
             unescape_key(field): decode(value)
             for field, value in document["data"].items()
         }
-        return StoredSession(
-            data=data,
-            created=document["created"],
-            expires=document.get("expires"),
-            timeout=document.get("timeout"),
-        )
+        return StoredSession(data=data, created=created, expires=expires, timeout=timeout)
 
     def insert(
         self,
@@ -305,6 +341,7 @@ class SessionStore:
         """:meth:`ensure_indexes`, but a database that cannot be reached only
         logs a warning; the index is then ensured after a later successful
         request."""
+        self._index_pending = False
         self._index_attempted = time.monotonic()
         try:
             self.ensure_indexes()

@@ -16,6 +16,9 @@ SESSION_COMMANDS = frozenset(
 )
 
 
+INDEX_COMMANDS = frozenset(("createIndexes", "listIndexes", "collMod"))
+
+
 class CommandLog(monitoring.CommandListener):
     """Every command sent to the test database, as pymongo reports it."""
 
@@ -41,7 +44,12 @@ class CommandLog(monitoring.CommandListener):
 
     @property
     def names(self):
-        return [event.command_name for event in self.events]
+        """The session's own commands (index upkeep left out)."""
+        return [e.command_name for e in self.events if e.command_name not in INDEX_COMMANDS]
+
+    @property
+    def index_names(self):
+        return [e.command_name for e in self.events if e.command_name in INDEX_COMMANDS]
 
     def documents(self, name):
         return [event.command for event in self.events if event.command_name == name]

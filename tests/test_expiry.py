@@ -130,7 +130,7 @@ def test_ttl_index_is_ensured_when_the_configuration_is_committed(collection, co
     assert ttl_indexes(collection) == {"expires_1": 0}
     commands.clear()
     app_with_include(collection)  # a second start: nothing to change
-    assert commands.names == ["listIndexes"]
+    assert commands.index_names == ["listIndexes"]
     assert ttl_indexes(collection) == {"expires_1": 0}
 
 

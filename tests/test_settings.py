@@ -67,17 +67,24 @@ def test_options_are_frozen():
 @pytest.mark.parametrize("timeout, interval", [(None, 120), ("600", 60), ("95", 9)])
 def test_renewal_interval_defaults_to_a_tenth_of_the_timeout(timeout, interval):
     options = parse() if timeout is None else parse(timeout=timeout)
-    assert options.renewal_interval == interval
+    assert options.renewal_interval(options.timeout) == interval
 
 
 @pytest.mark.parametrize("reissue_time, interval", [("0", 0), ("30", 30), (45, 45)])
 def test_renewal_interval_is_reissue_time_when_set(reissue_time, interval):
-    assert parse(reissue_time=reissue_time).renewal_interval == interval
+    assert parse(reissue_time=reissue_time).renewal_interval(1200) == interval
+
+
+def test_renewal_interval_follows_a_sessions_own_shorter_timeout():
+    options = parse(timeout="86400")
+    assert options.renewal_interval(600) == 60
+    assert parse(timeout="86400", reissue_time="900").renewal_interval(600) == 60
+    assert parse(timeout="86400", reissue_time="30").renewal_interval(600) == 30
 
 
 def test_timeout_none_means_sessions_never_expire():
     options = parse(timeout="none")
-    assert (options.timeout, options.renewal_interval) == (None, 0)
+    assert (options.timeout, options.renewal_interval(options.timeout)) == (None, 0)
 
 
 # -- coercion ---------------------------------------------------------------
@@ -94,7 +101,7 @@ COERCIONS = {  # setting: [(as given, as parsed), ...] -- ini strings and typed 
     "absolute_timeout": [("86400", 86400), (86400, 86400)],
     "reissue_time": [("0", 0), (0, 0)],
     "cookie_name": [("__Host-sid", "__Host-sid")],
-    "cookie_max_age": [("0", 0), (3600, 3600)],
+    "cookie_max_age": [("600", 600), (3600, 3600)],
     "cookie_path": [(" /app ", "/app")],
     "cookie_domain": [(".example.com", ".example.com")],
     "cookie_samesite": [("strict", "Strict"), (" LAX ", "Lax"), ("Strict", "Strict")],
@@ -115,7 +122,8 @@ COERCIONS = {  # setting: [(as given, as parsed), ...] -- ini strings and typed 
     [(name, given, expected) for name, pairs in COERCIONS.items() for given, expected in pairs],
 )
 def test_values_from_ini_strings_and_from_python_are_coerced(name, given, expected):
-    values = {name: given, "username": "alice"} if name == "password" else {name: given}
+    needs = {"password": {"username": "alice"}, "reap_interval": {"reaper": "tween"}}
+    values = dict(needs.get(name, {}), **{name: given})
     assert getattr(parse(**values), name) == expected
 
 
@@ -173,8 +181,9 @@ ERRORS = {  # expected form: {setting: [bad values]}
                            "cookie_domain": [""], "username": [""]},
     f'{WHOLE} or "none"': {"timeout": ["abc", "-5", "1.5", 1.5, True],
                            "cookie_max_age": ["-1"]},
-    f'{WHOLE}, at least 1 or "none"': {"timeout": ["0", -5], "absolute_timeout": [0]},
-    f'{WHOLE}, at least 0 or "none"': {"reissue_time": [-1], "cookie_max_age": [-1]},
+    f'{WHOLE}, at least 1 or "none"': {"timeout": ["0", -5], "absolute_timeout": [0],
+                                       "cookie_max_age": [-1, "0"]},
+    f'{WHOLE}, at least 0 or "none"': {"reissue_time": [-1]},
     f"{WHOLE}, at least 1": {"reap_interval": ["0"]},
     WHOLE: {"reap_interval": ["none"]},
     "a cookie name (letters, digits and !#$%&'*+-.^_`|~)": {"cookie_name": ["my session", "a;b"]},
@@ -200,6 +209,20 @@ ERRORS = {  # expected form: {setting: [bad values]}
 )
 def test_bad_value_names_setting_expected_form_and_value(name, value, expected):
     assert_rejected(f"mongosession.{name} must be {expected}, not {value!r}", **{name: value})
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"reap_interval": "30"},
+         "mongosession.reap_interval is only used with mongosession.reaper = tween, not 'ttl'"),
+        ({"cookie_max_age": "60"},
+         "mongosession.cookie_max_age (60) must be at least the renewal interval (120 s), "
+         "or the cookie of an active session expires before it is renewed"),
+    ],
+)
+def test_more_contradictions_are_rejected(values, message):
+    assert_rejected(message, **values)
 
 
 def test_error_text_matches_the_house_style_example():
