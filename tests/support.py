@@ -163,8 +163,9 @@ def app_with_factory(collection, **options):
     return webtest.TestApp(config.make_wsgi_app())
 
 
-def app_with_include(collection, settings=None):
-    """The test app through ``config.include('pyramid_mongosession')``."""
+def include_settings(collection, settings=None):
+    """Settings for ``config.include('pyramid_mongosession')`` on the
+    tests' client and ``collection``."""
     full = {
         "mongosession.secret": SECRET,
         "mongosession.client_callable": "tests.support.client_from_settings",
@@ -173,7 +174,12 @@ def app_with_include(collection, settings=None):
         "test.client": collection.database.client,
     }
     full.update(settings or {})
-    config = Configurator(settings=full)
+    return full
+
+
+def app_with_include(collection, settings=None):
+    """The test app through ``config.include('pyramid_mongosession')``."""
+    config = Configurator(settings=include_settings(collection, settings))
     config.include("pyramid_mongosession")
     configure_views(config)
     return webtest.TestApp(config.make_wsgi_app())

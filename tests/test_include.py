@@ -8,7 +8,7 @@ from pyramid.session import SignedCookieSessionFactory
 
 from pyramid_mongosession import MongoSessionFactory, session_factory_from_settings
 
-from .support import SECRET, app_with_include
+from .support import SECRET, app_with_include, include_settings
 
 
 def registered_factory(app):
@@ -150,13 +150,7 @@ def test_exception_views_answer_a_failed_write(collection, fail_command):
 def test_without_an_exception_view_a_failed_write_is_raised(collection, fail_command):
     from pyramid_mongosession import SessionStoreError
 
-    config = Configurator(settings={
-        "mongosession.secret": SECRET,
-        "mongosession.client_callable": "tests.support.client_from_settings",
-        "mongosession.database": collection.database.name,
-        "mongosession.collection": collection.name,
-        "test.client": collection.database.client,
-    })
+    config = Configurator(settings=include_settings(collection))
     config.include("pyramid_mongosession")
     config.add_route("set", "/set")
     config.add_view(lambda r: r.session.update(a=1) or "ok", route_name="set", renderer="json")

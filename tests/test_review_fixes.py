@@ -9,7 +9,7 @@ from pyramid.exceptions import ConfigurationError
 
 from pyramid_mongosession import MongoSessionFactory, SessionStoreError, session_factory_from_settings
 
-from .support import SECRET, Clock, app_with_factory, app_with_include
+from .support import SECRET, Clock, app_with_factory, app_with_include, include_settings
 from .test_session import app_running
 
 
@@ -54,13 +54,7 @@ def test_ttl_index_is_ensured_without_include_after_the_first_write(collection):
 
 
 def test_changing_the_session_after_it_was_written_is_refused(collection):
-    config = Configurator(settings={
-        "mongosession.secret": SECRET,
-        "mongosession.client_callable": "tests.support.client_from_settings",
-        "mongosession.database": collection.database.name,
-        "mongosession.collection": collection.name,
-        "test.client": collection.database.client,
-    })
+    config = Configurator(settings=include_settings(collection))
     config.include("pyramid_mongosession")
 
     def view(request):
