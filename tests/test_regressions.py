@@ -1,4 +1,4 @@
-"""Regressions found in review: each test failed before its fix."""
+"""Regressions found in review; each test failed before its fix."""
 import logging
 import time
 
