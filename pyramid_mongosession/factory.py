@@ -113,8 +113,11 @@ class MongoSessionFactory:
         ]
 
     def __call__(self, request: Any) -> MongoSession:
-        session_id, resign = self._verify(request.cookies.get(self.options.cookie_name))
-        return MongoSession(request, self, session_id, resign)
+        cookie = request.cookies.get(self.options.cookie_name)
+        session_id, resign = self._verify(cookie)
+        return MongoSession(
+            request, self, session_id, cookie_present=cookie is not None, resign=resign
+        )
 
     def now(self) -> datetime.datetime:
         """The clock's time, to the millisecond MongoDB stores."""

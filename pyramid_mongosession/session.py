@@ -13,6 +13,7 @@ from .changes import MISSING, KeyChanges
 
 log = logging.getLogger(__name__)
 
+
 def new_session_id() -> str:
     """256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
@@ -55,13 +56,19 @@ class MongoSession:
     until the response: then at most one write of what changed."""
 
     def __init__(
-        self, request: Any, factory: Any, cookie_id: Optional[str], resign: bool
+        self,
+        request: Any,
+        factory: Any,
+        cookie_id: Optional[str],
+        *,
+        cookie_present: bool,
+        resign: bool,
     ):
         self._request = request
         self._factory = factory
         self._options = factory.options
         self._cookie_id = cookie_id
-        self._cookie_present = factory.options.cookie_name in request.cookies
+        self._cookie_present = cookie_present
         self._resign = resign
         self._loaded = False
         self._written = False
@@ -88,7 +95,6 @@ class MongoSession:
         self._own_timeout: Optional[int] = None
         self._expires = self._expiry(now)
         self._reset_changes()
-        self._new = True
 
     def _start_stored(self, stored: Any, now: datetime.datetime) -> None:
         self._id = self._stored_id = self._cookie_id
@@ -97,7 +103,6 @@ class MongoSession:
         self._own_timeout = stored.timeout
         self._expires = stored.expires
         self._reset_changes()
-        self._new = False
         self._renew_if_due(now)
 
     def _reset_changes(self) -> None:
@@ -121,14 +126,16 @@ class MongoSession:
         return min(ends) if ends else None
 
     def _renew_if_due(self, now: datetime.datetime) -> None:
+        """Move ``expires`` forward if that gains a renewal interval."""
         expires = self._expiry(now)
-        if expires is None or expires == self._expires:
+        if expires is None:
             return
-        gain = (expires - self._expires).total_seconds() if self._expires else 0
-        interval = self._options.renewal_interval(self._timeout())
-        if self._expires is None or gain >= interval:
-            self._expires = expires
-            self._renewed = True
+        if self._expires is not None:
+            gain = (expires - self._expires).total_seconds()
+            if gain <= 0 or gain < self._options.renewal_interval(self._timeout()):
+                return
+        self._expires = expires
+        self._renewed = True
 
     # -- the dict interface --------------------------------------------------------
 
@@ -224,7 +231,7 @@ class MongoSession:
     @property  # type: ignore[misc]
     @_loaded
     def new(self) -> bool:
-        return self._new
+        return self._stored_id is None
 
     @_changing
     def changed(self) -> None:
