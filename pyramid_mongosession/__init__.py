@@ -12,7 +12,12 @@ from pyramid.tweens import EXCVIEW, INGRESS
 from .factory import MongoSessionFactory
 from .session import MongoSession
 from .settings import options_from_settings
-from .store import SessionStoreError, SessionTooLargeError, build_client, collection_from_client
+from .store import (
+    SessionStoreError,
+    SessionTooLargeError,
+    build_client,
+    collection_from_client,
+)
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,3 @@
-import contextlib
 import itertools
 import os
 import threading

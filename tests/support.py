@@ -3,7 +3,6 @@ import datetime
 
 import webtest
 from pyramid.config import Configurator
-from pyramid.httpexceptions import HTTPServiceUnavailable
 from pyramid.view import view_config
 
 from pyramid_mongosession import MongoSessionFactory, SessionStoreError
@@ -151,6 +150,16 @@ def configure_views(config):
     for name, pattern in ROUTES.items():
         config.add_route(name, pattern)
     config.scan("tests.support")
+
+
+def app_running(collection, view, **options):
+    """An app whose only view, at ``/``, is ``view(request)``; ``view``'s
+    return value is returned as JSON."""
+    factory = MongoSessionFactory(collection, secret=SECRET, **options)
+    config = Configurator(session_factory=factory)
+    config.add_route("view", "/")
+    config.add_view(lambda request: view(request), route_name="view", renderer="json")
+    return webtest.TestApp(config.make_wsgi_app())
 
 
 def app_with_factory(collection, **options):

@@ -110,8 +110,8 @@ def test_cookie_flags_configured(collection):
 
 
 def test_vary_keeps_what_the_view_set(collection):
-    from pyramid.config import Configurator
     import webtest
+    from pyramid.config import Configurator
 
     from pyramid_mongosession import MongoSessionFactory
 
@@ -164,3 +164,14 @@ def test_a_python_str_secret_is_one_secret_spaces_and_all(collection):
     only_a_word.set_cookie("session", app.cookies["session"])
     assert only_a_word.get("/get/a").json is None
     assert app.get("/get/a").json == "1"
+
+
+def test_deleting_a_secure_cookie_keeps_its_attributes(collection):
+    app = app_with_factory(collection, cookie_name="__Host-sid", cookie_secure=True,
+                           cookie_samesite="Strict")
+    app.get("/set/a/1", extra_environ={"wsgi.url_scheme": "https"})
+    response = app.get("/invalidate", extra_environ={"wsgi.url_scheme": "https"})
+    cookie = response.headers["Set-Cookie"]
+    assert "Max-Age=0" in cookie and "secure" in cookie.lower()
+    assert "SameSite=Strict" in cookie and "HttpOnly" in cookie
+    assert len(response.headers.getall("Set-Cookie")) == 1

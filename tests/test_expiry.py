@@ -180,8 +180,8 @@ def test_app_starts_when_the_database_is_down_and_ensures_the_index_later(
         "mongosession.secret": "s",
         "mongosession.server_selection_timeout": "0.3",
     }
-    from pyramid.config import Configurator
     import webtest
+    from pyramid.config import Configurator
 
     config = Configurator(settings=settings)
     config.include("pyramid_mongosession")
@@ -200,9 +200,10 @@ def test_app_starts_when_the_database_is_down_and_ensures_the_index_later(
 
 
 def test_index_retry_that_fails_again_stays_pending(private_server, caplog):
+    import pymongo
+
     from pyramid_mongosession.serializers import BSONCodec
     from pyramid_mongosession.store import SessionStore
-    import pymongo
 
     client = pymongo.MongoClient(private_server.uri, serverSelectionTimeoutMS=300)
     store = SessionStore(client.db.sessions, BSONCodec())
@@ -262,3 +263,34 @@ def test_reaper_errors_are_logged_not_raised(collection, fail_command, caplog):
 def test_other_reapers_add_no_reaper_tween(collection, reaper):
     app = app_with_include(collection, {"mongosession.reaper": reaper})
     assert not hasattr(app.app.registry, "mongosession_reaper")
+
+
+def test_session_with_a_shorter_own_timeout_is_renewed_in_time(collection):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=86400, clock=clock)
+    app.get("/set/a/1")
+    app.get("/adjust/600")
+    for _ in range(4):
+        clock.advance(300)
+        assert app.get("/get/a").json == "1"
+
+
+def test_own_timeout_without_a_global_one_is_not_renewed_on_every_read(collection, commands):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=None, clock=clock)
+    app.get("/set/a/1")
+    app.get("/adjust/600")
+    clock.advance(10)
+    commands.clear()
+    app.get("/get/a")
+    assert commands.names == ["find"]
+
+
+def test_ttl_index_is_ensured_without_include_after_the_first_write(collection):
+    app = app_with_factory(collection)
+    app.get("/set/a/1")
+    deadline = time.monotonic() + 10
+    while "expires_1" not in collection.index_information():
+        assert time.monotonic() < deadline, "no TTL index"
+        time.sleep(0.05)
+    assert collection.index_information()["expires_1"]["expireAfterSeconds"] == 0

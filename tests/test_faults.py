@@ -7,7 +7,11 @@ import webtest
 from pymongo.errors import PyMongoError
 from pyramid.config import Configurator
 
-from pyramid_mongosession import MongoSessionFactory, SessionStoreError, SessionTooLargeError
+from pyramid_mongosession import (
+    MongoSessionFactory,
+    SessionStoreError,
+    SessionTooLargeError,
+)
 
 from .support import SECRET, app_with_factory, app_with_include, configure_views
 
@@ -156,3 +160,14 @@ def test_changed_serializer_gives_a_fresh_session_and_a_warning(collection, capl
     with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
         assert json_app.get("/get/a").json is None
     assert "with the 'json' serializer" in caplog.text
+
+
+@pytest.mark.parametrize("field, value", [("created", "yesterday"), ("timeout", "long"),
+                                          ("expires", 5)])
+def test_malformed_fields_give_a_fresh_session_and_a_warning(collection, caplog, field, value):
+    app = app_with_factory(collection, timeout=None)
+    app.get("/set/a/1")
+    collection.update_one({}, {"$set": {field: value}})
+    with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
+        assert app.get("/get/a").json is None
+    assert "cannot be decoded" in caplog.text

@@ -182,3 +182,25 @@ def test_cookie_on_exception_false_writes_nothing_for_a_failed_view(collection, 
     response = app.get("/fail", status=500)
     assert "Set-Cookie" not in response.headers
     assert collection.count_documents({}) == 0
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"mongosession.url": "mongodb://bob:hunter2@localhost:notaport/"},
+         "mongosession.url is not a usable MongoDB URL"),
+        ({"mongosession.database": "my db"}, "mongosession.database is not a valid database name"),
+        ({"mongosession.collection": "a$b"},
+         "mongosession.collection is not a valid collection name"),
+    ],
+)
+def test_unusable_connection_settings_are_configuration_errors(settings, message):
+    with pytest.raises(ConfigurationError, match=message) as error:
+        session_factory_from_settings(dict(settings, **{"mongosession.secret": SECRET}))
+    assert "hunter2" not in str(error.value)
+
+
+def test_factory_from_options_shares_the_parsed_options(collection):
+    factory = MongoSessionFactory(collection, secret=SECRET, timeout=60)
+    again = MongoSessionFactory.from_options(collection, factory.options)
+    assert again.options is factory.options

@@ -7,7 +7,7 @@ from pyramid.config import Configurator
 
 from pyramid_mongosession import MongoSessionFactory
 
-from .support import SECRET, app_with_factory, app_with_include
+from .support import SECRET, app_running, app_with_factory, app_with_include
 
 
 def test_untouched_request_sends_no_command(collection, commands):
@@ -202,3 +202,20 @@ def test_a_session_deleted_meanwhile_is_not_brought_back(collection, commands):
     response = slow.get("/slow", headers={"Cookie": f"session={cookie}"})
     assert collection.count_documents({}) == 0
     assert "Max-Age=0" in response.headers["Set-Cookie"]
+
+
+def test_changed_after_an_assignment_writes_only_that_key(collection, commands):
+    app = app_with_factory(collection)
+    app.post_json("/set_json", {"a": 1, "b": 2})
+
+    def assign_then_changed(request):
+        request.session["a"] = 10
+        request.session.changed()
+        return "ok"
+
+    other = app_running(collection, assign_then_changed)
+    other.set_cookie("session", app.cookies["session"])
+    commands.clear()
+    other.get("/")
+    (update,) = commands.documents("update")
+    assert update["updates"][0]["u"] == {"$set": {"data.a": 10}}

@@ -5,7 +5,7 @@ import json
 import pytest
 from bson.binary import Binary
 
-from .support import app_with_factory, app_with_include
+from .support import app_running, app_with_factory, app_with_include
 
 
 class Reversed:
@@ -30,8 +30,6 @@ def test_json_stores_each_value_as_json_text(collection):
 
 
 def test_json_rejects_what_it_cannot_encode_at_assignment(collection):
-    from .test_session import app_running
-
     def assign(request):
         with pytest.raises(TypeError, match="session key 'when': the value cannot be "
                                             "serialized with json"):
@@ -42,8 +40,6 @@ def test_json_rejects_what_it_cannot_encode_at_assignment(collection):
 
 
 def test_pickle_is_opt_in_and_round_trips_python_objects(collection):
-    from .test_session import app_running
-
     def store_set(request):
         request.session["tags"] = {"a", "b"}
         return "ok"

@@ -9,19 +9,9 @@ from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.interfaces import ISession
 from zope.interface.verify import verifyObject
 
-from pyramid_mongosession import MongoSessionFactory
+from pyramid_mongosession import MongoSessionFactory, SessionStoreError
 
-from .support import SECRET, app_with_factory
-
-
-def app_running(collection, view, **options):
-    """An app whose only view, at ``/``, is ``view(request)``; ``view``'s
-    return value is returned as JSON."""
-    factory = MongoSessionFactory(collection, secret=SECRET, **options)
-    config = Configurator(session_factory=factory)
-    config.add_route("view", "/")
-    config.add_view(lambda request: view(request), route_name="view", renderer="json")
-    return webtest.TestApp(config.make_wsgi_app())
+from .support import SECRET, app_running, app_with_factory, include_settings
 
 
 def test_session_provides_isession(collection):
@@ -331,3 +321,29 @@ def test_adjust_timeout_rejects_what_is_not_whole_seconds(collection, bad):
         return "ok"
 
     app_running(collection, adjust).get("/")
+
+
+def test_regenerate_whose_insert_fails_keeps_the_old_session(collection, fail_command):
+    app = app_with_factory(collection)
+    app.get("/set/a/1")
+    fail_command(["insert"], errorCode=1)
+    with pytest.raises(SessionStoreError):
+        app.get("/regenerate")
+    assert app.get("/get/a").json == "1"
+
+
+def test_changing_the_session_after_it_was_written_is_refused(collection):
+    config = Configurator(settings=include_settings(collection))
+    config.include("pyramid_mongosession")
+
+    def view(request):
+        request.session["a"] = 1
+        request.add_response_callback(lambda req, resp: req.session.__setitem__("late", 2))
+        return request.response
+
+    config.add_route("v", "/")
+    config.add_view(view, route_name="v")
+    app = webtest.TestApp(config.make_wsgi_app())
+    with pytest.raises(RuntimeError, match="already saved for this response"):
+        app.get("/")
+    assert collection.find_one()["data"] == {"a": 1}
