@@ -20,6 +20,8 @@ tests_require = [
     "pytest-cov",
     "WebTest >= 3",
     "SecantusDB >= 0.7.0b3",
+    # Drives Debian's Chromium in the browser tests; downloads no browser.
+    "playwright >= 1.40",
 ]
 
 setup(

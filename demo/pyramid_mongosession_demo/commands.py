@@ -1,0 +1,108 @@
+"""Which MongoDB commands each request sent, as pymongo's command monitoring
+reports them: the "your session" page shows a visitor their last requests."""
+import collections
+import contextlib
+import contextvars
+import re
+import threading
+from typing import Any, Deque, Dict, Iterator, List, NamedTuple, Optional
+
+from bson import json_util
+from pymongo import monitoring
+
+SHOWN_COMMANDS = frozenset(("find", "insert", "update", "delete"))
+
+_HASHED_ID = re.compile(r'"([0-9a-f]{8})[0-9a-f]{56}"')
+
+
+class Command(NamedTuple):
+    name: str
+    detail: str
+
+
+class Request(NamedTuple):
+    label: str
+    commands: List[Command]
+
+
+def describe(command_name: str, command: Any) -> Command:
+    """The part of a command that shows what it does, as short JSON."""
+    if command_name == "find":
+        shown = command.get("filter", {})
+    elif command_name == "insert":
+        shown = command["documents"][0]
+    elif command_name == "update":
+        update = command["updates"][0]
+        shown = {"q": update["q"], "u": update["u"]}
+    else:
+        shown = command["deletes"][0]["q"]
+    text = json_util.dumps(shown, json_options=json_util.RELAXED_JSON_OPTIONS)
+    # A hashed session id is 64 hex digits; 8 are enough to tell them apart.
+    return Command(command_name, _HASHED_ID.sub(r'"\1…"', text))
+
+
+class CommandRecorder(monitoring.CommandListener):
+    """Keeps the commands of each visitor's last few requests, in memory.
+
+    Only commands sent while :meth:`recording` is active in the same thread
+    are kept, so background work (the TTL index, a reaper) is left out."""
+
+    def __init__(self, requests_kept: int = 6, visitors_kept: int = 1000):
+        self._requests_kept = requests_kept
+        self._visitors_kept = visitors_kept
+        self._current: contextvars.ContextVar[Optional[List[Command]]] = (
+            contextvars.ContextVar("commands", default=None)
+        )
+        self._visitors: "collections.OrderedDict[str, Deque[Request]]" = (
+            collections.OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def recording(self, visitor: str, label: str) -> Iterator[List[Command]]:
+        commands: List[Command] = []
+        token = self._current.set(commands)
+        try:
+            yield commands
+        finally:
+            self._current.reset(token)
+            self._keep(visitor, Request(label, commands))
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Leave out the commands the demo sends to show the stored session."""
+        token = self._current.set(None)
+        try:
+            yield
+        finally:
+            self._current.reset(token)
+
+    def current(self) -> List[Command]:
+        """The commands of the request running in this thread, so far."""
+        return list(self._current.get() or [])
+
+    def recent(self, visitor: str) -> List[Request]:
+        """The visitor's last requests, newest first."""
+        with self._lock:
+            return list(reversed(self._visitors.get(visitor, ())))
+
+    def _keep(self, visitor: str, request: Request) -> None:
+        with self._lock:
+            requests = self._visitors.pop(visitor, None)
+            if requests is None:
+                requests = collections.deque(maxlen=self._requests_kept)
+            requests.append(request)
+            self._visitors[visitor] = requests
+            while len(self._visitors) > self._visitors_kept:
+                self._visitors.popitem(last=False)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        commands = self._current.get()
+        if commands is not None and event.command_name in SHOWN_COMMANDS:
+            commands.append(describe(event.command_name, event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass

@@ -1,0 +1,163 @@
+"""The demo shop, driven in-process with WebTest against the test server."""
+import re
+
+import pytest
+
+from .demo_app import Shopper
+
+
+@pytest.fixture
+def shopper(mongodb_uri, collection):
+    return Shopper(mongodb_uri, collection)
+
+
+def requests_shown(page):
+    """The "your session" page's list of requests and their commands."""
+    return re.findall(
+        r"<li><strong>([^<]+)</strong>(.*?)</li>\s*(?=<li><strong>|</ol>)",
+        page.text,
+        re.S,
+    )
+
+
+def test_browsing_stores_nothing_and_sets_no_session_cookie(shopper, collection):
+    page = shopper.get("/")
+
+    assert "Tea things" in page.text
+    assert "session" not in shopper.app.cookies
+    assert collection.count_documents({}) == 0
+    seen = dict(requests_shown(shopper.get("/session")))
+    assert "no commands" in seen["GET /"]
+    assert "Nothing. A visitor who has stored nothing" in shopper.get("/session").text
+
+
+def test_first_item_inserts_the_session_and_the_next_updates_the_cart_field(
+    shopper, collection
+):
+    shopper.get("/")
+    page = shopper.add("teapot")
+
+    assert "Added a teapot to your cart." in page.text
+    shopper.add("teapot")
+    shopper.add("mug")
+
+    assert shopper.cart() == {"teapot": 2, "mug": 1}
+    stored = collection.find_one()
+    assert stored["data"]["cart"] == {"teapot": 2, "mug": 1}
+    seen = requests_shown(shopper.get("/session"))
+    labels = [label for label, _ in seen]
+    assert labels[:2] == ["This page, so far", "GET /"]
+    commands_of_add = dict(seen)["POST /cart/add"]
+    assert '<code class="name">find</code>' in commands_of_add
+    assert "update" in commands_of_add and "data.cart" in commands_of_add
+
+
+def test_removing_takes_one_out_and_the_last_one_removes_the_line(shopper):
+    shopper.get("/")
+    shopper.add("kettle")
+    shopper.add("kettle")
+
+    shopper.post("/cart/remove", item="kettle")
+    assert shopper.cart() == {"kettle": 1}
+    page = shopper.post("/cart/remove", item="kettle").follow()
+
+    assert "Took a kettle out of your cart." in page.text
+    assert shopper.cart() == {}
+
+
+def test_sign_in_moves_the_session_to_a_new_id_and_keeps_the_cart(shopper, collection):
+    shopper.get("/")
+    shopper.add("mug")
+    before = shopper.session_cookie
+
+    page = shopper.post("/sign-in", name="Alice").follow()
+
+    assert "Signed in as Alice." in page.text
+    assert '<strong id="user">Alice</strong>' in page.text
+    assert shopper.session_cookie != before
+    assert collection.count_documents({}) == 1
+    assert collection.find_one()["data"]["user"] == "Alice"
+    assert shopper.cart() == {"mug": 1}
+
+
+def test_remember_me_stores_its_own_timeout_and_a_persistent_cookie(shopper, collection):
+    shopper.get("/")
+
+    response = shopper.post("/sign-in", name="Bob", remember="1")
+
+    cookie = [v for k, v in response.headerlist if k == "Set-Cookie" and v.startswith("session=")]
+    assert "Max-Age=2592000" in cookie[0]
+    assert collection.find_one()["timeout"] == 2592000
+    assert "remembered for 30 days" in response.follow().text
+
+
+def test_sign_out_deletes_the_session_and_the_cart(shopper, collection):
+    shopper.get("/")
+    shopper.add("cosy")
+    shopper.post("/sign-in", name="Carol")
+    signed_in = collection.find_one()["_id"]
+
+    page = shopper.post("/sign-out").follow()
+
+    assert "Signed out. Your cart went with your session." in page.text
+    assert collection.count_documents({"_id": signed_in}) == 0
+    assert shopper.cart() == {}
+    assert "Carol" not in page.text
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(shopper, collection):
+    shopper.get("/")
+    shopper.add("mug")
+
+    response = shopper.post("/cart/add", csrf=False, item="mug")
+
+    assert response.status_int == 400
+    assert "without a valid CSRF token" in response.text
+    assert shopper.cart() == {"mug": 1}
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 41])
+def test_a_bad_name_is_refused_with_a_message(shopper, collection, name):
+    shopper.get("/")
+
+    page = shopper.post("/sign-in", name=name).follow()
+
+    assert "Type a name of 1 to 40 characters." in page.text
+    assert 'id="sign-in"' in page.text
+
+
+def test_an_unknown_product_is_refused_with_a_message(shopper):
+    shopper.get("/")
+
+    page = shopper.post("/cart/add", item="samovar").follow()
+
+    assert "There is no such product." in page.text
+    assert shopper.cart() == {}
+
+
+def test_your_session_page_shows_the_stored_document(shopper, collection):
+    shopper.get("/")
+    shopper.add("strainer")
+
+    page = shopper.get("/session")
+
+    stored = collection.find_one()
+    assert stored["_id"][:16] in page.text
+    assert re.search(r'<td id="keys">.*<code>cart</code>', page.text)
+    assert re.search(r'<td id="size">\d+ bytes</td>', page.text)
+    assert "(in 1" in page.text  # expires in about 1200 seconds
+
+
+def test_database_down_gives_the_503_page(private_server, collection):
+    shopper = Shopper(private_server.uri, collection)
+    shopper.get("/")
+    private_server.stop()
+
+    response = shopper.app.post(
+        "/cart/add",
+        {"item": "mug", "csrf_token": shopper.app.cookies["csrf_token"]},
+        status=503,
+    )
+
+    assert "Session storage unavailable" in response.text
+    assert response.headers["Retry-After"] == "30"
