@@ -161,3 +161,12 @@ def test_database_down_gives_the_503_page(private_server, collection):
 
     assert "Session storage unavailable" in response.text
     assert response.headers["Retry-After"] == "30"
+
+
+def test_a_name_with_markup_is_shown_as_text(shopper):
+    shopper.get("/")
+
+    page = shopper.post("/sign-in", name="<b>Eve</b>").follow()
+
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in page.text
+    assert "<b>Eve</b>" not in page.text
