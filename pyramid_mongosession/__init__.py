@@ -12,20 +12,21 @@ from pyramid.tweens import EXCVIEW, INGRESS
 from .factory import MongoSessionFactory
 from .session import MongoSession
 from .settings import options_from_settings
-from .store import (
-    SessionStoreError,
-    SessionTooLargeError,
-    build_client,
-    collection_from_client,
-)
+from .connection import build_client, collection_from_client
+from .errors import SessionStoreError, SessionTooLargeError
+from .store import SessionInfo, SessionStats, SessionStore
 
 __version__ = "0.1.0"
 
 __all__ = [
     "MongoSession",
     "MongoSessionFactory",
+    "SessionInfo",
+    "SessionStats",
+    "SessionStore",
     "SessionStoreError",
     "SessionTooLargeError",
+    "get_session_store",
     "includeme",
     "session_factory_from_settings",
 ]
@@ -70,8 +71,8 @@ def includeme(config: Any) -> None:
         factory = session_factory_from_settings(settings, config.maybe_dotted)
         config.set_session_factory(factory)
         config.action(
-            ("pyramid_mongosession", "ttl index"),
-            lambda: _ensure_ttl_index(config.registry, factory),
+            ("pyramid_mongosession", "indexes"),
+            lambda: _ensure_indexes(config.registry, factory),
             order=1,
         )
 
@@ -80,8 +81,24 @@ def includeme(config: Any) -> None:
     )
 
 
-def _ensure_ttl_index(registry: Any, factory: MongoSessionFactory) -> None:
+def get_session_store(registry: Any) -> SessionStore:
+    """The :class:`SessionStore` of the application's session factory
+    (``request.registry`` or ``config.registry``), for ``revoke``,
+    ``sessions_of``, ``reap`` and ``stats``.
+
+    Raises :class:`LookupError` when the application's session factory is
+    not a :class:`MongoSessionFactory`."""
+    factory = registry.queryUtility(ISessionFactory)
+    if not isinstance(factory, MongoSessionFactory):
+        raise LookupError(
+            "the application's session factory is not a MongoSessionFactory: "
+            f"{factory!r}"
+        )
+    return factory.store
+
+
+def _ensure_indexes(registry: Any, factory: MongoSessionFactory) -> None:
     # The application's own set_session_factory() may have won; then the
-    # index is not ours to make.
-    if registry.queryUtility(ISessionFactory) is factory and factory.options.reaper == "ttl":
+    # indexes are not ours to make.
+    if registry.queryUtility(ISessionFactory) is factory:
         factory.store.ensure_indexes_at_startup()

@@ -102,9 +102,10 @@ class MongoSessionFactory:
         self.store = SessionStore(
             collection,
             codec_for(options.serializer),
-            sessions_expire=options.timeout is not None
-            or options.absolute_timeout is not None,
-            ensure_ttl_index=options.reaper == "ttl",
+            timeout=options.timeout,
+            absolute_timeout=options.absolute_timeout,
+            ttl_index=options.reaper == "ttl",
+            ensure_indexes_later=True,
         )
         self._clock = clock or utc_now
         self._signers = [

@@ -10,6 +10,7 @@ from pyramid.interfaces import ISession
 from zope.interface import implementer
 
 from .changes import MISSING, KeyChanges
+from .store import UNCHANGED, StoredSession
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class MongoSession:
         self._data: Dict[str, Any] = {}
         self._created = now
         self._own_timeout: Optional[int] = None
+        self._principal: Optional[str] = None
         self._expires = self._expiry(now)
         self._reset_changes()
 
@@ -101,6 +103,7 @@ class MongoSession:
         self._data = stored.data
         self._created = stored.created
         self._own_timeout = stored.timeout
+        self._principal = stored.principal
         self._expires = stored.expires
         self._reset_changes()
         self._renew_if_due(now)
@@ -109,6 +112,7 @@ class MongoSession:
         self._keys = KeyChanges(self._factory.store.codec)
         self._renewed = False
         self._timeout_changed = False
+        self._principal_changed = False
 
     def _timeout(self) -> Optional[int]:
         return self._own_timeout or self._options.timeout
@@ -299,6 +303,23 @@ class MongoSession:
         self._expires = self._expiry(self._factory.now())
         self._renewed = True
 
+    @property  # type: ignore[misc]
+    @_loaded
+    def principal(self) -> Optional[str]:
+        """The user this session belongs to, or ``None``; stored in its own
+        indexed field, so that the store can ``revoke`` all sessions of a
+        user ("sign out everywhere")."""
+        return self._principal
+
+    @principal.setter
+    @_changing
+    def principal(self, principal: Optional[str]) -> None:
+        if principal is not None and (not isinstance(principal, str) or not principal):
+            raise ValueError(f"principal must be a non-empty str or None, not {principal!r}")
+        if principal != self._principal:
+            self._principal = principal
+            self._principal_changed = True
+
     # -- writing back --------------------------------------------------------------
 
     def _write_back(self, request: Any, response: Any) -> None:
@@ -318,33 +339,40 @@ class MongoSession:
         else:
             self._write_changes(response)
 
+    def _worth_storing(self) -> bool:
+        return bool(self._data) or self._principal is not None
+
     def _write_new(self, response: Any) -> None:
-        if not self._data:
+        if not self._worth_storing():
             if self._cookie_present:
                 self._factory.delete_cookie(response)
             return
         self._factory.store.insert(
-            self.id, self._data, self._created, self._expires, self._own_timeout
+            self.id,
+            StoredSession(
+                self._data, self._created, self._expires, self._own_timeout, self._principal
+            ),
         )
         self._factory.set_cookie(response, self.id, self._cookie_max_age())
 
     def _write_moved(self, response: Any) -> None:
         # Insert first: a failed insert must not lose the session.
         self._write_new(response)
-        if not self._factory.store.delete(self._stored_id) and self._data:
+        if not self._factory.store.delete(self._stored_id) and self._worth_storing():
             # Revoked while this request ran: do not bring it back.
             self._factory.store.delete(self.id)
             self._factory.delete_cookie(response)
 
     def _write_changes(self, response: Any) -> None:
         changed, removed = self._keys.changed, self._keys.removed
-        if changed or removed or self._renewed:
+        if changed or removed or self._renewed or self._principal_changed:
             found = self._factory.store.update(
                 self._id,
                 {key: self._data[key] for key in changed},
                 removed,
                 expires=self._expires if self._renewed else None,
                 timeout=self._own_timeout if self._timeout_changed else None,
+                principal=self._principal if self._principal_changed else UNCHANGED,
             )
             if not found:
                 log.info("session was deleted while this request ran; not restoring it")

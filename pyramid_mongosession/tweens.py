@@ -8,7 +8,7 @@ from pyramid.interfaces import ISessionFactory
 
 from .factory import MongoSessionFactory
 from .session import MongoSession
-from .store import SessionStoreError
+from .errors import SessionStoreError
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 reads literally, and back."""
 import pytest
 
-from pyramid_mongosession.store import escape_key, hash_id, unescape_key
+from pyramid_mongosession.keys import escape_key, hash_id, unescape_key
 
 KEYS = ["plain", "", ".", "a.b", "$x", "x$", "%", "%2E", "%25", "\x00", "a.b$c%d\x00e",
         "%%", "ünï.cødé", "data"]

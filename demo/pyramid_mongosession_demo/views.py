@@ -11,7 +11,7 @@ from pyramid.interfaces import ISessionFactory
 from pyramid.view import view_config
 
 from pyramid_mongosession import SessionStoreError
-from pyramid_mongosession.store import hash_id
+from pyramid_mongosession.keys import hash_id
 
 from .catalogue import PRODUCTS, euros
 

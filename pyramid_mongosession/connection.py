@@ -1,0 +1,64 @@
+"""The application's ``MongoClient`` and the sessions collection, from the
+parsed settings."""
+import re
+from typing import Any, Dict, Mapping
+from urllib.parse import parse_qs, urlsplit
+
+import pymongo
+from pymongo.driver_info import DriverInfo
+from pymongo.errors import PyMongoError
+from pyramid.exceptions import ConfigurationError
+
+
+def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
+    """The application's ``MongoClient``: its own (``client_callable``) or one
+    made lazily (``connect=False``) from ``url``."""
+    if options.client_callable is not None:
+        return options.client_callable(settings)
+    from . import __version__
+
+    keywords: Dict[str, Any] = {}
+    query = {name.lower() for name in parse_qs(urlsplit(options.url).query)}
+    if "serverselectiontimeoutms" not in query:
+        keywords["serverSelectionTimeoutMS"] = int(
+            options.server_selection_timeout * 1000
+        )
+    if options.username is not None:
+        keywords["username"] = options.username
+        keywords["password"] = options.password
+    try:
+        return pymongo.MongoClient(
+            options.url,
+            connect=False,
+            tz_aware=True,
+            driver=DriverInfo("pyramid_mongosession", __version__),
+            **keywords,
+        )
+    except (PyMongoError, ValueError, TypeError) as error:
+        raise ConfigurationError(
+            f"mongosession.url is not a usable MongoDB URL ({error}): "
+            f"{_without_password(options.url)!r}"
+        ) from error
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+
+
+def collection_from_client(client: Any, options: Any) -> Any:
+    try:
+        if options.database:
+            database = client[options.database]
+        else:
+            database = client.get_default_database("pyramid")
+    except PyMongoError as error:
+        raise ConfigurationError(
+            f"mongosession.database is not a valid database name ({error})"
+        ) from error
+    try:
+        return database[options.collection]
+    except PyMongoError as error:
+        raise ConfigurationError(
+            f"mongosession.collection is not a valid collection name ({error}): "
+            f"{options.collection!r}"
+        ) from error

@@ -1,0 +1,53 @@
+"""The errors the store raises, and the translation of pymongo's into them."""
+from typing import Any, Optional
+
+import bson
+from bson.errors import InvalidDocument
+from pymongo.errors import DocumentTooLarge, OperationFailure, PyMongoError
+
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+# Server codes for "the document an update would produce is too large".
+_TOO_LARGE_CODES = frozenset((10334, 17419, 17420))
+
+
+class SessionStoreError(Exception):
+    """The session could not be loaded from or saved to MongoDB.
+
+    ``error`` is the pymongo exception behind it, when there is one."""
+
+    def __init__(self, message: str, error: Optional[BaseException] = None):
+        super().__init__(message)
+        self.error = error
+
+
+class SessionTooLargeError(SessionStoreError):
+    """The session would not fit into one MongoDB document (16 MB)."""
+
+
+def call_mongodb(method: Any, *args: Any, action: str, size_of: Any = None, **kwargs: Any) -> Any:
+    """``method(*args, **kwargs)``, with pymongo's errors raised as
+    :class:`SessionStoreError` saying what could not be done (``action``),
+    and a document too large as :class:`SessionTooLargeError` giving the size
+    of ``size_of``."""
+    try:
+        return method(*args, **kwargs)
+    except DocumentTooLarge as error:
+        raise _too_large(size_of, error) from error
+    except OperationFailure as error:
+        if error.code in _TOO_LARGE_CODES:
+            raise _too_large(size_of, error) from error
+        raise SessionStoreError(f"cannot {action} the session: {error}", error) from error
+    except PyMongoError as error:
+        raise SessionStoreError(f"cannot {action} the session: {error}", error) from error
+    except InvalidDocument as error:
+        raise TypeError(f"a session value cannot be stored: {error}") from error
+
+
+def _too_large(size_of: Any, error: Exception) -> SessionTooLargeError:
+    size = len(bson.encode(size_of)) if size_of is not None else 0
+    return SessionTooLargeError(
+        f"the session is too large to store: this write alone is {size:,} "
+        f"bytes, and MongoDB stores at most {MAX_DOCUMENT_BYTES:,} bytes "
+        "in one session document",
+        error,
+    )

@@ -1,0 +1,124 @@
+"""The indexes the store relies on: a sparse index on ``principal`` (for
+``revoke`` and ``sessions_of``) and, with ``reaper = ttl``, the TTL index on
+``expires``.  Ensured at start-up or, when the database cannot be reached
+then, in the background after a later successful command."""
+import logging
+import threading
+import time
+from typing import Any, Mapping
+
+import pymongo
+from pymongo.errors import OperationFailure, PyMongoError
+
+from .errors import SessionStoreError, call_mongodb
+
+log = logging.getLogger(__name__)
+
+
+class Indexes:
+    """Parameters:
+
+    ``collection``
+      The sessions collection.
+
+    ``ttl``
+      Ensure the TTL index on ``expires`` too.  Default: ``True``.
+
+    ``pending``
+      Ensure them in the background after the first successful command,
+      unless :meth:`ensure_at_startup` ran.  Default: ``False``.
+    """
+
+    retry_seconds = 30.0
+
+    def __init__(self, collection: Any, ttl: bool = True, pending: bool = False):
+        self.collection = collection
+        self.ttl = ttl
+        self.pending = pending
+        self._lock = threading.Lock()
+        self._attempted = float("-inf")
+
+    def ensure(self) -> None:
+        """Create what is missing; make an ``expires`` index with other
+        options a TTL index with ``expireAfterSeconds=0`` (``collMod``)."""
+        existing = call_mongodb(self.collection.index_information, action="read indexes of")
+        keys = {tuple(spec["key"]): (name, spec) for name, spec in existing.items()}
+        if (("principal", 1),) not in keys:
+            call_mongodb(
+                self.collection.create_index,
+                [("principal", pymongo.ASCENDING)],
+                action="create the principal index for",
+                sparse=True,
+            )
+        if not self.ttl:
+            return
+        if (("expires", 1),) not in keys:
+            call_mongodb(
+                self.collection.create_index,
+                [("expires", pymongo.ASCENDING)],
+                action="create the TTL index for",
+                expireAfterSeconds=0,
+            )
+            return
+        name, spec = keys[(("expires", 1),)]
+        if spec.get("expireAfterSeconds") != 0:
+            self._make_ttl(name, spec)
+
+    def _make_ttl(self, name: str, spec: Mapping[str, Any]) -> None:
+        log.warning(
+            "index %r on %s.expires has expireAfterSeconds=%r; changing it to 0",
+            name,
+            self.collection.full_name,
+            spec.get("expireAfterSeconds"),
+        )
+        try:
+            self.collection.database.command(
+                "collMod",
+                self.collection.name,
+                index={"name": name, "expireAfterSeconds": 0},
+            )
+        except PyMongoError as error:
+            raise SessionStoreError(
+                f"index {name!r} on {self.collection.full_name}.expires is not a "
+                "TTL index with expireAfterSeconds=0 and cannot be changed into "
+                f"one ({error}); drop it and restart",
+                error,
+            ) from error
+
+    def ensure_at_startup(self) -> None:
+        """:meth:`ensure`, but a database that cannot be reached only logs a
+        warning; the indexes are then ensured after a later successful
+        command."""
+        self.pending = False
+        self._attempted = time.monotonic()
+        try:
+            self.ensure()
+        except SessionStoreError as error:
+            if isinstance(error.error, OperationFailure):
+                raise
+            self.pending = True
+            log.warning(
+                "cannot reach MongoDB to ensure the indexes of %s; "
+                "will try again later: %s",
+                self.collection.full_name,
+                error,
+            )
+
+    def after_success(self) -> None:
+        """Called after each successful command: retry if pending and due."""
+        if not self.pending:
+            return
+        with self._lock:
+            if time.monotonic() - self._attempted < self.retry_seconds:
+                return
+            self._attempted = time.monotonic()
+            self.pending = False
+        threading.Thread(target=self.retry, name="mongosession-index", daemon=True).start()
+
+    def retry(self) -> None:
+        try:
+            self.ensure()
+            log.info("indexes of %s ensured", self.collection.full_name)
+        except SessionStoreError as error:
+            self.pending = True
+            log.warning("cannot ensure the indexes yet: %s", error)

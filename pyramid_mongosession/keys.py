@@ -1,0 +1,29 @@
+"""Session keys as MongoDB field names, and session ids as stored ``_id``."""
+import hashlib
+import re
+
+_ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\x00": "%00"}
+_ESCAPED = re.compile("%(25|2E|24|00)")
+_UNESCAPES = {code[1:]: char for char, code in _ESCAPES.items()}
+
+
+def escape_key(key: str) -> str:
+    """A session key as a field name that MongoDB reads literally."""
+    if not key:
+        return "%"
+    if "%" in key or "." in key or "$" in key or "\x00" in key:
+        return "".join(_ESCAPES.get(char, char) for char in key)
+    return key
+
+
+def unescape_key(field: str) -> str:
+    if field == "%":
+        return ""
+    if "%" not in field:
+        return field
+    return _ESCAPED.sub(lambda match: _UNESCAPES[match.group(1)], field)
+
+
+def hash_id(session_id: str) -> str:
+    """The stored ``_id``: reading the collection does not reveal live ids."""
+    return hashlib.sha256(session_id.encode("ascii")).hexdigest()

@@ -1,0 +1,332 @@
+"""Principals and the operations across sessions (contract §8): revoke,
+sessions_of, reap in batches, stats, indexes, and the store in the registry."""
+import datetime
+
+import bson
+import pytest
+from pyramid.config import Configurator
+from pyramid.session import SignedCookieSessionFactory
+
+from pyramid_mongosession import (
+    MongoSessionFactory,
+    SessionInfo,
+    SessionStats,
+    SessionStore,
+    SessionStoreError,
+    get_session_store,
+)
+from pyramid_mongosession.keys import hash_id
+from pyramid_mongosession.serializers import BSONCodec
+
+from .support import SECRET, Clock, app_running, app_with_include
+
+
+def app_doing(collection, steps, **options):
+    """An app whose view runs ``steps[request.params['step']](session)``."""
+
+    def view(request):
+        return steps[request.params["step"]](request.session)
+
+    return app_running(collection, view, **options)
+
+
+def sign_in(name):
+    def step(session):
+        session.regenerate_id()
+        session.principal = name
+        return session.id
+
+    return step
+
+
+def store_of(app):
+    return get_session_store(app.app.registry)
+
+
+def test_principal_is_stored_in_its_own_field(collection, commands):
+    steps = {"sign_in": sign_in("alice"), "read": lambda s: s.principal}
+    app = app_doing(collection, steps)
+    app.get("/", {"step": "sign_in"})
+
+    assert commands.names == ["insert"]
+    assert collection.find_one()["principal"] == "alice"
+    assert collection.find_one()["data"] == {}
+    assert app.get("/", {"step": "read"}).json == "alice"
+
+
+def test_changing_the_principal_is_one_field_level_update(collection, commands):
+    def rename(session):
+        session.principal = "bob"
+
+    def same_again(session):
+        session.principal = "bob"
+
+    app = app_doing(collection, {"sign_in": sign_in("alice"), "rename": rename,
+                                 "same": same_again})
+    app.get("/", {"step": "sign_in"})
+    commands.clear()
+
+    app.get("/", {"step": "rename"})
+    assert commands.documents("update")[0]["updates"][0]["u"] == {"$set": {"principal": "bob"}}
+
+    commands.clear()
+    app.get("/", {"step": "same"})
+    assert commands.names == ["find"]
+
+
+def test_principal_none_removes_the_field(collection, commands):
+    def forget(session):
+        session.principal = None
+
+    app = app_doing(collection, {"sign_in": sign_in("alice"), "forget": forget,
+                                 "keep": lambda s: s.update(a=1)})
+    app.get("/", {"step": "sign_in"})
+    app.get("/", {"step": "keep"})
+    commands.clear()
+
+    app.get("/", {"step": "forget"})
+
+    assert commands.documents("update")[0]["updates"][0]["u"] == {"$unset": {"principal": ""}}
+    assert "principal" not in collection.find_one()
+
+
+@pytest.mark.parametrize("principal", ["", 42, b"alice", ["alice"]])
+def test_a_principal_that_is_not_a_non_empty_str_is_refused(collection, principal):
+    def assign(session):
+        with pytest.raises(ValueError, match="principal must be a non-empty str or None"):
+            session.principal = principal
+        return "refused"
+
+    assert app_doing(collection, {"assign": assign}).get("/", {"step": "assign"}).json == "refused"
+    assert collection.count_documents({}) == 0
+
+
+def test_invalidate_forgets_the_principal_and_regenerate_keeps_it(collection):
+    def invalidate(session):
+        session.invalidate()
+        session["after"] = 1
+        return session.principal
+
+    def regenerate(session):
+        session.regenerate_id()
+        return session.principal
+
+    app = app_doing(collection, {"sign_in": sign_in("alice"), "regenerate": regenerate,
+                                 "invalidate": invalidate})
+    app.get("/", {"step": "sign_in"})
+
+    assert app.get("/", {"step": "regenerate"}).json == "alice"
+    assert collection.find_one()["principal"] == "alice"
+    assert app.get("/", {"step": "invalidate"}).json is None
+    assert "principal" not in collection.find_one()
+
+
+def signed_in_devices(collection, name, count):
+    """``count`` apps (browsers) signed in as ``name``, and their session ids."""
+    apps, ids = [], []
+    for _ in range(count):
+        app = app_doing(collection, {"sign_in": sign_in(name), "who": lambda s: s.principal})
+        ids.append(app.get("/", {"step": "sign_in"}).json)
+        apps.append(app)
+    return apps, ids
+
+
+def test_revoke_deletes_every_session_of_the_principal(collection):
+    alices, _ = signed_in_devices(collection, "alice", 2)
+    (bob,), _ = signed_in_devices(collection, "bob", 1)
+
+    assert store_of(bob).revoke("alice") == 2
+
+    assert [d["principal"] for d in collection.find()] == ["bob"]
+    assert [device.get("/", {"step": "who"}).json for device in alices] == [None, None]
+    assert bob.get("/", {"step": "who"}).json == "bob"
+
+
+def test_revoke_can_keep_the_current_session(collection):
+    apps, ids = signed_in_devices(collection, "alice", 3)
+
+    assert store_of(apps[0]).revoke("alice", except_id=ids[0]) == 2
+
+    assert [d["_id"] for d in collection.find()] == [hash_id(ids[0])]
+
+
+def test_a_session_revoked_while_its_request_runs_stays_revoked(collection):
+    elsewhere = SessionStore(collection, BSONCodec())  # say, an admin's process
+
+    def revoked_meanwhile(session):
+        session["a"] = 2  # loaded and changed; the write comes after the revoke
+        assert elsewhere.revoke("alice") == 1
+        return "done"
+
+    app = app_doing(collection, {"sign_in": sign_in("alice"), "revoked": revoked_meanwhile})
+    app.get("/", {"step": "sign_in"})
+
+    response = app.get("/", {"step": "revoked"})
+
+    assert collection.count_documents({}) == 0
+    assert "session=;" in response.headers["Set-Cookie"]
+
+
+def test_sessions_of_lists_live_sessions_without_their_ids(collection):
+    clock = Clock()
+    app = app_doing(collection, {"sign_in": sign_in("alice"),
+                                 "remember": lambda s: s.adjust_timeout(86400)},
+                    clock=clock)
+    ids = [app.get("/", {"step": "sign_in"}).json]
+    app.get("/", {"step": "remember"})
+    other, more_ids = signed_in_devices(collection, "alice", 1)
+    ids += more_ids
+    signed_in_devices(collection, "bob", 1)
+    collection.insert_one({"_id": "expired", "principal": "alice", "data": {},
+                           "created": clock.now - datetime.timedelta(hours=2),
+                           "expires": clock.now - datetime.timedelta(hours=1)})
+
+    sessions = store_of(app).sessions_of("alice")
+
+    assert [s.hashed_id for s in sessions] == [hash_id(i) for i in ids]
+    assert all(isinstance(s, SessionInfo) for s in sessions)
+    remembered, plain = sessions
+    assert remembered.timeout == 86400 and plain.timeout is None
+    assert remembered.renewed == remembered.expires - datetime.timedelta(seconds=86400)
+    assert plain.renewed == plain.expires - datetime.timedelta(seconds=1200)
+    assert not any(i in repr(sessions) for i in ids)
+
+
+def test_sessions_of_cannot_tell_the_renewal_when_the_absolute_timeout_set_expires(collection):
+    clock = Clock()
+    app = app_doing(collection, {"sign_in": sign_in("alice"), "get": lambda s: s.get("a")},
+                    clock=clock, timeout=600, reissue_time=0, absolute_timeout=900)
+    app.get("/", {"step": "sign_in"})
+    clock.advance(500)
+    app.get("/", {"step": "get"})  # renewal capped at created + 900
+
+    (session,) = store_of(app).sessions_of("alice", now=clock.now)
+
+    assert session.expires == session.created + datetime.timedelta(seconds=900)
+    assert session.renewed is None
+
+
+def insert_sessions(collection, expired, live):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour = datetime.timedelta(hours=1)
+    collection.insert_many(
+        [{"_id": f"e{i}", "data": {"k": "v" * i}, "created": now - 2 * hour,
+          "expires": now - hour} for i in range(expired)]
+        + [{"_id": f"l{i}", "data": {}, "created": now, "expires": now + hour,
+            **({"principal": "p"} if i % 2 else {})} for i in range(live)]
+    )
+
+
+def test_reap_deletes_expired_sessions_in_bounded_batches(collection, commands):
+    insert_sessions(collection, expired=25, live=5)
+    store = app_with_include(collection, {"mongosession.reaper": "off"})
+    store = store_of(store)
+    done = []
+    commands.clear()
+
+    assert store.reap(batch_size=10, progress=done.append) == 25
+
+    assert done == [10, 20, 25]
+    assert commands.names == ["find", "delete"] * 3
+    assert all(find["limit"] == 10 for find in commands.documents("find"))
+    for delete in commands.documents("delete"):
+        (statement,) = delete["deletes"]
+        assert "$lte" in statement["q"]["expires"]  # a session renewed meanwhile is kept
+        assert len(statement["q"]["_id"]["$in"]) <= 10
+    assert sorted(d["_id"] for d in collection.find()) == [f"l{i}" for i in range(5)]
+
+
+def test_reap_with_nothing_expired_is_one_find(collection, commands):
+    insert_sessions(collection, expired=0, live=3)
+    store = store_of(app_with_include(collection, {"mongosession.reaper": "off"}))
+    commands.clear()
+
+    assert store.reap() == 0
+    assert commands.names == ["find"]
+
+
+def test_stats_counts_live_expired_principals_and_bytes(collection):
+    insert_sessions(collection, expired=4, live=3)
+    store = store_of(app_with_include(collection))
+
+    stats = store.stats()
+
+    assert stats == SessionStats(
+        live=3,
+        expired=4,
+        with_principal=1,
+        total_bytes=sum(len(bson.encode(d)) for d in collection.find()),
+    )
+
+
+def test_stats_of_an_empty_collection(collection):
+    assert store_of(app_with_include(collection)).stats() == SessionStats(0, 0, 0, 0)
+
+
+def test_sessions_without_a_timeout_count_as_live(collection):
+    app = app_doing(collection, {"sign_in": sign_in("alice")}, timeout=None)
+    app.get("/", {"step": "sign_in"})
+    store = store_of(app)
+
+    assert "expires" not in collection.find_one()
+    assert store.stats().live == 1
+    assert len(store.sessions_of("alice")) == 1
+    assert store.sessions_of("alice")[0].renewed is None
+
+
+def indexes(collection):
+    return {name: (spec["key"], spec.get("sparse"), spec.get("expireAfterSeconds"))
+            for name, spec in collection.index_information().items() if name != "_id_"}
+
+
+@pytest.mark.parametrize("reaper", ["ttl", "tween", "off"])
+def test_the_principal_index_is_ensured_at_startup(collection, reaper):
+    app_with_include(collection, {"mongosession.reaper": reaper})
+
+    found = indexes(collection)
+    assert found["principal_1"] == ([("principal", 1)], True, None)
+    assert ("expires_1" in found) == (reaper == "ttl")
+
+
+def test_ensure_indexes_is_idempotent(collection, commands):
+    store = store_of(app_with_include(collection))
+    commands.clear()
+
+    store.ensure_indexes()
+
+    assert commands.index_names == ["listIndexes"]
+
+
+def test_operations_report_database_errors(collection, fail_command):
+    store = store_of(app_with_include(collection))
+    fail_command(["delete", "find", "aggregate"], times=3, errorCode=1)
+
+    with pytest.raises(SessionStoreError, match="cannot revoke the session"):
+        store.revoke("alice")
+    with pytest.raises(SessionStoreError, match="cannot list the session"):
+        store.sessions_of("alice")
+    with pytest.raises(SessionStoreError, match="cannot count the session"):
+        store.stats()
+
+
+def test_the_store_is_reachable_from_the_registry_and_the_factory(collection):
+    factory = MongoSessionFactory(collection, secret=SECRET)
+    config = Configurator(session_factory=factory)
+
+    assert get_session_store(config.make_wsgi_app().registry) is factory.store
+
+
+def test_no_store_when_the_session_factory_is_another(collection):
+    config = Configurator(session_factory=SignedCookieSessionFactory(SECRET))
+
+    with pytest.raises(LookupError, match="not a MongoSessionFactory"):
+        get_session_store(config.make_wsgi_app().registry)
+
+
+def test_a_stored_principal_that_is_not_a_str_gives_a_fresh_session(collection, caplog):
+    app = app_doing(collection, {"sign_in": sign_in("alice"), "who": lambda s: [s.principal, s.new]})
+    app.get("/", {"step": "sign_in"})
+    collection.update_one({}, {"$set": {"principal": 42}})
+
+    assert app.get("/", {"step": "who"}).json == [None, True]
+    assert "principal is not a string" in caplog.text
