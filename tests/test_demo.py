@@ -76,7 +76,7 @@ def test_sign_in_moves_the_session_to_a_new_id_and_keeps_the_cart(shopper, colle
     assert '<strong id="user">Alice</strong>' in page.text
     assert shopper.session_cookie != before
     assert collection.count_documents({}) == 1
-    assert collection.find_one()["data"]["user"] == "Alice"
+    assert collection.find_one()["principal"] == "Alice"
     assert shopper.cart() == {"mug": 1}
 
 
@@ -170,3 +170,28 @@ def test_a_name_with_markup_is_shown_as_text(shopper):
 
     assert "&lt;b&gt;Eve&lt;/b&gt;" in page.text
     assert "<b>Eve</b>" not in page.text
+
+
+def test_sign_out_everywhere_else_revokes_the_other_sessions(mongodb_uri, collection):
+    laptop, phone, tablet = (Shopper(mongodb_uri, collection) for _ in range(3))
+    for device in (laptop, phone, tablet):
+        device.get("/")
+        device.post("/sign-in", name="Dana")
+
+    page = laptop.get("/session")
+    assert "Dana is also signed in 2 more time(s)" in page.text
+
+    page = laptop.post("/sign-out-others").follow()
+
+    assert "Signed out 2 other session(s) of Dana." in page.text
+    assert "None: Dana is signed in only here." in page.text
+    assert '<strong id="user">Dana</strong>' not in phone.get("/").text
+    assert '<strong id="user">Dana</strong>' in laptop.get("/").text
+
+
+def test_sign_out_everywhere_else_needs_a_signed_in_user(shopper):
+    shopper.get("/")
+
+    page = shopper.post("/sign-out-others").follow()
+
+    assert "Sign in first." in page.text

@@ -7,10 +7,9 @@ import bson
 from pyramid.csrf import new_csrf_token
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPSeeOther
-from pyramid.interfaces import ISessionFactory
 from pyramid.view import view_config
 
-from pyramid_mongosession import SessionStoreError
+from pyramid_mongosession import SessionStoreError, get_session_store
 from pyramid_mongosession.keys import hash_id
 
 from .catalogue import PRODUCTS, euros
@@ -53,7 +52,9 @@ def sign_in(request: Any) -> Any:
     # A new id at sign-in: an id planted before it (fixation) is worth nothing.
     request.session.regenerate_id()
     new_csrf_token(request)
-    request.session["user"] = name
+    # Its own indexed field: what lets the store list and revoke a user's
+    # sessions on every device.
+    request.session.principal = name
     if request.POST.get("remember"):
         request.session.adjust_timeout(REMEMBER_ME_SECONDS)
         request.session.flash(f"Signed in as {name}; remembered for 30 days.")
@@ -67,6 +68,18 @@ def sign_out(request: Any) -> Any:
     request.session.invalidate()
     request.session.flash("Signed out. Your cart went with your session.")
     return _back_to_shop(request)
+
+
+@view_config(route_name="sign_out_others", request_method="POST")
+def sign_out_others(request: Any) -> Any:
+    principal = request.session.principal
+    if principal is None:
+        request.session.flash("Sign in first.", "error")
+    else:
+        store = get_session_store(request.registry)
+        count = store.revoke(principal, except_id=request.session.id)
+        request.session.flash(f"Signed out {count} other session(s) of {principal}.")
+    return HTTPSeeOther(request.route_url("your_session"))
 
 
 def _chosen_product(request: Any) -> str:
@@ -105,7 +118,7 @@ def _stored_document(request: Any) -> Dict[str, Any]:
     session = request.session
     if session.new:
         return {}
-    store = request.registry.getUtility(ISessionFactory).store
+    store = get_session_store(request.registry)
     with request.registry.demo_database.recorder.paused():
         document = store.collection.find_one({"_id": hash_id(session.id)})
     if document is None:
@@ -116,8 +129,20 @@ def _stored_document(request: Any) -> Dict[str, Any]:
         "created": document["created"],
         "expires": document.get("expires"),
         "timeout": document.get("timeout"),
+        "principal": document.get("principal"),
         "size": len(bson.encode(document)),
     }
+
+
+def _other_sessions(request: Any) -> List[Any]:
+    """The signed-in user's sessions but this one, from the store."""
+    principal = request.session.principal
+    if principal is None:
+        return []
+    with request.registry.demo_database.recorder.paused():
+        sessions = get_session_store(request.registry).sessions_of(principal)
+    this_one = hash_id(request.session.id)
+    return [info for info in sessions if info.hashed_id != this_one]
 
 
 @view_config(route_name="your_session", renderer="templates/session.jinja2")
@@ -127,6 +152,8 @@ def your_session(request: Any) -> Dict[str, Any]:
     now = datetime.datetime.now(datetime.timezone.utc)
     return {
         "document": document,
+        "principal": request.session.principal,
+        "others": _other_sessions(request),
         "expires_in": int((document["expires"] - now).total_seconds())
         if document.get("expires") else None,
         "this_request": recorder.current(),
