@@ -48,4 +48,7 @@ setup(
         "WebOb >= 1.8",
     ],
     extras_require={"testing": tests_require},
+    entry_points={
+        "console_scripts": ["mongosession = pyramid_mongosession.scripts.mongosession:run"],
+    },
 )

@@ -275,6 +275,11 @@ class SessionStore:
             if len(ids) < batch_size:
                 return deleted
 
+    def count_expired(self, now: Optional[datetime.datetime] = None) -> int:
+        """How many documents :meth:`reap` would delete now."""
+        expired = {"expires": {"$lte": now or utc_now()}}
+        return int(self._call(self.collection.count_documents, expired, action="count"))
+
     def _expired_ids(self, expired: Mapping[str, Any], batch_size: int) -> List[str]:
         cursor = self.collection.find(expired, {"_id": 1}, limit=batch_size)
         return [document["_id"] for document in cursor]

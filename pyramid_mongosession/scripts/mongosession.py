@@ -1,0 +1,205 @@
+"""``mongosession CONFIG_URI COMMAND``: look after the sessions of the
+application a paste config describes, the way ``pshell`` and ``proutes`` do."""
+import argparse
+import datetime
+import json
+import logging
+import sys
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
+
+from pyramid.exceptions import ConfigurationError, ConfigurationExecutionError
+from pyramid.paster import bootstrap, setup_logging
+
+from .. import SessionStoreError, get_session_store
+
+DESCRIPTION = """\
+Look after the sessions of the Pyramid application described by CONFIG_URI
+(a paste ini file, optionally followed by #app_name): the store its
+pyramid_mongosession session factory uses.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mongosession",
+        description=DESCRIPTION,
+        epilog="Each command has its own help: mongosession development.ini reap --help",
+    )
+    parser.add_argument("config_uri", metavar="CONFIG_URI", help="e.g. production.ini")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="log as the ini file's logging sections say (default: errors only)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser(
+        "ensure-indexes", help="create the indexes (principal; TTL on expires)",
+        description="Create the sparse index on principal and, with reaper = ttl, the "
+        "TTL index on expires, or fix an expires index with other options.",
+    )
+    reap = commands.add_parser(
+        "reap", help="delete expired sessions, in batches",
+        description="Delete the sessions that have expired, a batch at a time, "
+        "showing progress.",
+    )
+    reap.add_argument("--batch-size", type=_positive, default=1000, metavar="N",
+                      help="documents per delete command (default: 1000)")
+    stats = commands.add_parser(
+        "stats", help="count live and expired sessions, and their size",
+        description="Count the live sessions, the expired ones not yet removed, "
+        "those with a principal, and the bytes they take.",
+    )
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    revoke = commands.add_parser(
+        "revoke", help="delete every session of a principal",
+        description="Delete every session of PRINCIPAL: signs them out everywhere.",
+    )
+    revoke.add_argument("principal", metavar="PRINCIPAL")
+    sessions = commands.add_parser(
+        "sessions", help="list the live sessions of a principal",
+        description="List the live sessions of PRINCIPAL (hashed ids, never the ids).",
+    )
+    sessions.add_argument("principal", metavar="PRINCIPAL")
+    sessions.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, not {text!r}")
+    return int(text)
+
+
+def main(argv: Sequence[str] = sys.argv, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """The console script; returns the exit status."""
+    args = build_parser().parse_args(list(argv[1:]))
+    if args.verbose:
+        setup_logging(args.config_uri)
+    else:
+        logging.basicConfig(level=logging.ERROR, format="mongosession: %(message)s")
+    try:
+        env = bootstrap(args.config_uri)
+    except (OSError, LookupError, ConfigurationError, SessionStoreError) as error:
+        print(f"mongosession: cannot load {args.config_uri}: {_one_line(error)}", file=err)
+        return 1
+    try:
+        store = get_session_store(env["registry"])
+        COMMANDS[args.command](store, args, out, err)
+    except (LookupError, SessionStoreError) as error:
+        print(f"mongosession: {_one_line(error)}", file=err)
+        return 1
+    finally:
+        env["closer"]()
+    return 0
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, ConfigurationExecutionError):
+        error = error.evalue  # not Pyramid's "in: Line 0 of file None" wrapping
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def ensure_indexes(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
+    store.ensure_indexes()
+    for name, spec in sorted(store.collection.index_information().items()):
+        details = [f"{key} {direction}" for key, direction in spec["key"]]
+        if spec.get("sparse"):
+            details.append("sparse")
+        if "expireAfterSeconds" in spec:
+            details.append(f"expireAfterSeconds={spec['expireAfterSeconds']}")
+        print(f"{store.collection.full_name} {name}: {', '.join(details)}", file=out)
+
+
+def reap(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    bar = ProgressBar(store.count_expired(now), err)
+    deleted = store.reap(now, batch_size=args.batch_size, progress=bar.update)
+    bar.finish()
+    print(f"deleted {deleted:,} expired sessions from {store.collection.full_name}", file=out)
+
+
+def stats(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
+    found = store.stats()
+    figures = {
+        "collection": store.collection.full_name,
+        "live": found.live,
+        "expired": found.expired,
+        "with_principal": found.with_principal,
+        "total_bytes": found.total_bytes,
+    }
+    if args.json:
+        print(json.dumps(figures), file=out)
+        return
+    for label, value in figures.items():
+        shown = f"{value:,}" if isinstance(value, int) else value
+        print(f"{label.replace('_', ' ') + ':':<16}{shown}", file=out)
+
+
+def revoke(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
+    count = store.revoke(args.principal)
+    print(f"revoked {count:,} sessions of {args.principal!r}", file=out)
+
+
+def sessions(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
+    found = store.sessions_of(args.principal)
+    rows: List[Dict[str, Optional[str]]] = [
+        {
+            "hashed_id": info.hashed_id,
+            "created": _when(info.created),
+            "renewed": _when(info.renewed),
+            "expires": _when(info.expires),
+            "own_timeout": str(info.timeout) if info.timeout else None,
+        }
+        for info in found
+    ]
+    if args.json:
+        print(json.dumps(rows), file=out)
+        return
+    print(f"{len(rows)} live sessions of {args.principal!r}", file=out)
+    for row in rows:
+        print("  " + "  ".join(f"{key}={value or '-'}" for key, value in row.items()), file=out)
+
+
+def _when(moment: Optional[datetime.datetime]) -> Optional[str]:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+COMMANDS: Dict[str, Callable[[Any, Any, TextIO, TextIO], None]] = {
+    "ensure-indexes": ensure_indexes,
+    "reap": reap,
+    "stats": stats,
+    "revoke": revoke,
+    "sessions": sessions,
+}
+
+
+class ProgressBar:
+    """``[#####.....]  50,000/100,000`` on a terminal, redrawn in place at
+    most ten times a second; elsewhere a line per update."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream: TextIO):
+        self.total = max(total, 1)
+        self.stream = stream
+        self.on_terminal = stream.isatty()
+        self._drawn = float("-inf")
+
+    def update(self, done: int) -> None:
+        if self.on_terminal and time.monotonic() - self._drawn < 0.1 and done < self.total:
+            return
+        self._drawn = time.monotonic()
+        filled = min(self.WIDTH, self.WIDTH * done // self.total)
+        line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done:,}/{self.total:,}"
+        self.stream.write(("\r" + line) if self.on_terminal else line + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.on_terminal and self._drawn != float("-inf"):
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run() -> None:  # pragma: no cover - the console_scripts entry point
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""The ``mongosession`` console script: in-process through ``main()``, and
+as the real installed command in a subprocess."""
+import datetime
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pyramid_mongosession.scripts.mongosession import ProgressBar, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMAND = os.path.join(os.path.dirname(sys.executable), "mongosession")
+
+
+def write_ini(path, url, collection, **extra):
+    settings = {
+        "use": "call:tests.script_app:main",
+        "mongosession.url": url,
+        "mongosession.database": collection.database.name,
+        "mongosession.collection": collection.name,
+        "mongosession.secret": "script secret",
+        "mongosession.server_selection_timeout": "0.5",
+        **extra,
+    }
+    path.write_text("[app:main]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
+    return str(path)
+
+
+@pytest.fixture
+def ini(tmp_path, mongodb_uri, collection):
+    return write_ini(tmp_path / "app.ini", mongodb_uri, collection)
+
+
+def mongosession(*args):
+    """``main()`` as the console script calls it: (status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    status = main(["mongosession", *args], out=out, err=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def add_sessions(collection, expired=0, live=0, principal=None):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour = datetime.timedelta(hours=1)
+    start = collection.count_documents({})
+    collection.insert_many(
+        [{"_id": f"s{start + i}", "data": {}, "created": now - 2 * hour,
+          "expires": now - hour if i < expired else now + hour,
+          **({"principal": principal} if principal else {})}
+         for i in range(expired + live)]
+    )
+
+
+def test_stats(ini, collection):
+    add_sessions(collection, expired=2, live=3, principal="alice")
+
+    status, out, err = mongosession(ini, "stats", "--json")
+
+    assert status == 0 and err == ""
+    figures = json.loads(out)
+    assert figures["collection"] == collection.full_name
+    assert (figures["live"], figures["expired"], figures["with_principal"]) == (3, 2, 5)
+    assert figures["total_bytes"] > 0
+
+
+def test_stats_as_text(ini, collection):
+    add_sessions(collection, live=1200)
+
+    status, out, _ = mongosession(ini, "stats")
+
+    assert status == 0
+    assert "live:           1,200\n" in out
+    assert "expired:        0\n" in out
+
+
+def test_reap_shows_progress_and_deletes_only_expired_sessions(ini, collection):
+    add_sessions(collection, expired=2500, live=7)
+
+    status, out, err = mongosession(ini, "reap", "--batch-size", "1000")
+
+    assert status == 0
+    assert out == f"deleted 2,500 expired sessions from {collection.full_name}\n"
+    assert err.splitlines() == [
+        "[############..................] 1,000/2,500",
+        "[########################......] 2,000/2,500",
+        "[##############################] 2,500/2,500",
+    ]
+    assert collection.count_documents({}) == 7
+
+
+def test_reap_with_nothing_to_do(ini, collection):
+    status, out, err = mongosession(ini, "reap")
+
+    assert (status, err) == (0, "")
+    assert out.startswith("deleted 0 expired sessions")
+
+
+def test_progress_bar_on_a_terminal_redraws_one_line():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    bar = ProgressBar(100, terminal)
+    bar.update(10)
+    bar.update(20)  # within 0.1 s of the last drawing: skipped
+    time.sleep(0.11)
+    bar.update(50)
+    bar.update(100)  # the end is always drawn
+    bar.finish()
+
+    drawn = terminal.getvalue()
+    assert drawn.count("\r") == 3 and drawn.endswith("100/100\n")
+    assert "20/100" not in drawn
+
+
+@pytest.mark.parametrize("batch_size", ["0", "-1", "ten"])
+def test_a_bad_batch_size_is_a_usage_error(ini, batch_size, capsys):
+    with pytest.raises(SystemExit) as exit:
+        mongosession(ini, "reap", "--batch-size", batch_size)
+    assert exit.value.code == 2
+    assert "--batch-size: must be a whole number above 0" in capsys.readouterr().err
+
+
+def test_revoke_and_sessions(ini, collection):
+    add_sessions(collection, live=2, principal="alice")
+    add_sessions(collection, live=1, principal="bob")
+
+    status, out, _ = mongosession(ini, "sessions", "alice")
+    assert status == 0
+    assert out.splitlines()[0] == "2 live sessions of 'alice'"
+    assert "hashed_id=s0  created=" in out and "own_timeout=-" in out
+
+    status, out, _ = mongosession(ini, "sessions", "alice", "--json")
+    assert [row["hashed_id"] for row in json.loads(out)] == ["s0", "s1"]
+
+    assert mongosession(ini, "revoke", "alice")[:2] == (0, "revoked 2 sessions of 'alice'\n")
+    assert [d["principal"] for d in collection.find()] == ["bob"]
+
+
+def test_ensure_indexes_lists_them(ini, collection):
+    collection.drop_indexes()
+
+    status, out, _ = mongosession(ini, "ensure-indexes")
+
+    assert status == 0
+    assert f"{collection.full_name} expires_1: expires 1, expireAfterSeconds=0\n" in out
+    assert f"{collection.full_name} principal_1: principal 1, sparse\n" in out
+
+
+def test_a_missing_ini_file_is_one_line_and_status_1(tmp_path):
+    status, out, err = mongosession(str(tmp_path / "missing.ini"), "stats")
+
+    assert status == 1 and out == ""
+    assert err.startswith(f"mongosession: cannot load {tmp_path / 'missing.ini'}: ")
+    assert len(err.splitlines()) == 1
+
+
+def test_a_bad_setting_is_one_line_and_status_1(tmp_path, mongodb_uri, collection):
+    ini = write_ini(tmp_path / "bad.ini", mongodb_uri, collection, **{"mongosession.timeout": "abc"})
+
+    status, _, err = mongosession(ini, "stats")
+
+    assert status == 1
+    assert err == (
+        f"mongosession: cannot load {ini}: mongosession.timeout must be a whole "
+        "number of seconds or \"none\", not 'abc'\n"
+    )
+
+
+def test_an_application_without_mongo_sessions_is_one_line_and_status_1(tmp_path):
+    ini = tmp_path / "plain.ini"
+    ini.write_text("[app:main]\nuse = call:tests.script_app:without_mongo_sessions\n")
+
+    status, _, err = mongosession(str(ini), "stats")
+
+    assert (status, err) == (
+        1,
+        "mongosession: the application's session factory is not a "
+        "MongoSessionFactory: None\n",
+    )
+
+
+def run_command(*args):
+    environment = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run(
+        [COMMAND, *args], capture_output=True, text=True, env=environment, timeout=60
+    )
+
+
+def test_the_installed_command_runs(ini, collection):
+    add_sessions(collection, live=4)
+
+    done = run_command(ini, "stats", "--json")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["live"] == 4
+
+
+@pytest.mark.parametrize("command", ["", "ensure-indexes", "reap", "stats", "revoke", "sessions"])
+def test_the_installed_command_has_help_for_each_command(command):
+    done = run_command(*(["x.ini", command] if command else []), "--help")
+
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: mongosession")
+
+
+def test_the_installed_command_fails_in_one_line_when_the_database_is_down(
+    tmp_path, private_server, collection
+):
+    ini = write_ini(tmp_path / "down.ini", private_server.uri, collection)
+    private_server.stop()
+
+    started = time.monotonic()
+    done = run_command(ini, "stats")
+
+    assert done.returncode == 1
+    assert done.stderr.startswith("mongosession: cannot count the session")
+    assert len(done.stderr.splitlines()) == 1
+    assert time.monotonic() - started < 10
