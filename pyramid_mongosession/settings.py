@@ -86,7 +86,8 @@ def _is_none(value: Any) -> bool:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, str) and value.strip():
+    # "none" would be taken literally: a collection named "none", say.
+    if isinstance(value, str) and value.strip() and not _is_none(value):
         return value.strip()
     raise _Invalid("a non-empty string")
 
@@ -152,7 +153,7 @@ def _secrets(value: Any) -> Tuple[str, ...]:
     if (
         not isinstance(secrets, (list, tuple))
         or not secrets
-        or not all(isinstance(s, str) and s.strip() for s in secrets)
+        or not all(isinstance(s, str) and s.strip() and not _is_none(s) for s in secrets)
     ):
         raise _Invalid("a non-empty string or a list of them")
     return tuple(secrets)

@@ -74,6 +74,13 @@ class DemoServer:
         if self.database_address:
             _wait_until_closed(self.database_address)
 
+    def kill(self):
+        """SIGKILL, as a crash or the OOM killer would."""
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+        _wait_until_closed(self.database_address)
+
     def restart(self):
         self.stop()
         return self.start()

@@ -1,4 +1,6 @@
 """The demo shop, driven in-process with WebTest against the test server."""
+import html
+import json
 import re
 
 import pytest
@@ -195,3 +197,34 @@ def test_sign_out_everywhere_else_needs_a_signed_in_user(shopper):
     page = shopper.post("/sign-out-others").follow()
 
     assert "Sign in first." in page.text
+
+
+def test_your_session_page_shows_the_stored_values(shopper):
+    shopper.get("/")
+    shopper.add("mug")
+
+    page = shopper.get("/session")
+
+    shown = html.unescape(re.search(r'<pre id="data">(.*?)</pre>', page.text, re.S).group(1))
+    assert json.loads(shown) == {"cart": {"mug": 1}}
+
+
+def test_sign_out_gives_a_new_csrf_token(shopper):
+    shopper.get("/")
+    shopper.post("/sign-in", name="Frank")
+    before = shopper.app.cookies["csrf_token"]
+
+    shopper.post("/sign-out")
+
+    assert shopper.app.cookies["csrf_token"] != before
+
+
+def test_the_503_page_is_logged(private_server, collection, caplog):
+    shopper = Shopper(private_server.uri, collection)
+    shopper.get("/")
+    private_server.stop()
+
+    shopper.app.post("/cart/add", {"item": "mug", "csrf_token": shopper.app.cookies["csrf_token"]},
+                     status=503)
+
+    assert "session storage unavailable: cannot save the session" in caplog.text

@@ -77,16 +77,16 @@ def test_stats_as_text(ini, collection):
 
 
 def test_reap_shows_progress_and_deletes_only_expired_sessions(ini, collection):
-    add_sessions(collection, expired=2500, live=7)
+    add_sessions(collection, expired=250, live=7)
 
-    status, out, err = mongosession(ini, "reap", "--batch-size", "1000")
+    status, out, err = mongosession(ini, "reap", "--batch-size", "100")
 
     assert status == 0
-    assert out == f"deleted 2,500 expired sessions from {collection.full_name}\n"
+    assert out == f"deleted 250 expired sessions from {collection.full_name}\n"
     assert err.splitlines() == [
-        "[############..................] 1,000/2,500",
-        "[########################......] 2,000/2,500",
-        "[##############################] 2,500/2,500",
+        "[############..................] 100/250",
+        "[########################......] 200/250",
+        "[##############################] 250/250",
     ]
     assert collection.count_documents({}) == 7
 

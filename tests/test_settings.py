@@ -175,9 +175,10 @@ def test_dotted_names_go_through_the_given_resolver():
 WHOLE = "a whole number of seconds"
 ERRORS = {  # expected form: {setting: [bad values]}
     "one or more secrets separated by white space": {
-        "secret": ["", " \n ", [], [b"bytes"], 42]},
+        "secret": ["", " \n ", [], [b"bytes"], 42, "none", "s None"]},
     "a mongodb:// or mongodb+srv:// URL": {"url": ["http://localhost/", None]},
-    "a non-empty string": {"database": [""], "collection": ["  ", 7], "cookie_path": [""],
+    "a non-empty string": {"database": [""], "collection": ["  ", 7, "none", "None"],
+                           "cookie_path": ["", "none"],
                            "cookie_domain": [""], "username": [""]},
     f'{WHOLE} or "none"': {"timeout": ["abc", "-5", "1.5", 1.5, True],
                            "cookie_max_age": ["-1"]},

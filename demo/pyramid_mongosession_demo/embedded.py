@@ -48,6 +48,9 @@ class EmbeddedServer:
                     "--port", "0",
                     "--storage-path", self.storage_path,
                     "--log-level", "INFO",
+                    # Each write reaches the disk, so that a pserve killed
+                    # with SIGKILL (and its server with it) loses nothing.
+                    "--sync-on-commit",
                 ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -104,11 +107,13 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 def _stop_with_parent() -> None:
-    """In the child: ask Linux to SIGTERM it when the demo's process dies, so
-    a killed pserve leaves no server holding the data directory."""
+    """In the child: ask Linux to kill it when the demo's process dies, so a
+    killed pserve leaves no server holding the data directory.  SIGKILL, not
+    SIGTERM: the signal can come more than once as the parent's threads die,
+    and the server's SIGTERM handler does not survive being re-entered."""
     if sys.platform.startswith("linux"):
         import ctypes
 
         PR_SET_PDEATHSIG = 1
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)

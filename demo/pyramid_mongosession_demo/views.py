@@ -1,9 +1,11 @@
 """The shop's views.  Every change is a POST, checked against the CSRF
 token, and ends in a flash message and a redirect."""
 import datetime
+import logging
 from typing import Any, Dict, List, Tuple
 
 import bson
+from bson import json_util
 from pyramid.csrf import new_csrf_token
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPSeeOther
@@ -13,6 +15,8 @@ from pyramid_mongosession import SessionStoreError, get_session_store
 from pyramid_mongosession.keys import hash_id
 
 from .catalogue import PRODUCTS, euros
+
+log = logging.getLogger(__name__)
 
 REMEMBER_ME_SECONDS = 30 * 24 * 3600
 MAX_NAME_LENGTH = 40
@@ -66,6 +70,8 @@ def sign_in(request: Any) -> Any:
 @view_config(route_name="sign_out", request_method="POST")
 def sign_out(request: Any) -> Any:
     request.session.invalidate()
+    new_csrf_token(request)
+    # Stored in a new session of its own, as data given after invalidate() is.
     request.session.flash("Signed out. Your cart went with your session.")
     return _back_to_shop(request)
 
@@ -126,6 +132,9 @@ def _stored_document(request: Any) -> Dict[str, Any]:
     return {
         "id": document["_id"],
         "data_keys": sorted(session.keys()),
+        "data": json_util.dumps(
+            document["data"], indent=1, json_options=json_util.RELAXED_JSON_OPTIONS
+        ),
         "created": document["created"],
         "expires": document.get("expires"),
         "timeout": document.get("timeout"),
@@ -163,6 +172,7 @@ def your_session(request: Any) -> Dict[str, Any]:
 
 @view_config(context=SessionStoreError, renderer="templates/unavailable.jinja2")
 def session_storage_unavailable(exc: Any, request: Any) -> Dict[str, Any]:
+    log.warning("session storage unavailable: %s", exc)
     request.response.status_int = 503
     request.response.headers["Retry-After"] = "30"
     return {}
