@@ -72,7 +72,7 @@ def includeme(config: Any) -> None:
         config.set_session_factory(factory)
         config.action(
             ("pyramid_mongosession", "indexes"),
-            lambda: _ensure_indexes(config.registry, factory),
+            lambda: _ensure_indexes(config.registry, factory, settings),
             order=1,
         )
 
@@ -97,8 +97,22 @@ def get_session_store(registry: Any) -> SessionStore:
     return factory.store
 
 
-def _ensure_indexes(registry: Any, factory: MongoSessionFactory) -> None:
+def _ensure_indexes(
+    registry: Any, factory: MongoSessionFactory, settings: Mapping[str, Any]
+) -> None:
     # The application's own set_session_factory() may have won; then the
     # indexes are not ours to make.
-    if registry.queryUtility(ISessionFactory) is factory:
+    if registry.queryUtility(ISessionFactory) is not factory:
+        return
+    options = factory.options
+    if options.client_callable is not None:
         factory.store.ensure_indexes_at_startup()
+        return
+    # Through a client of its own, closed again: the application's client
+    # stays unopened until the first request, in the process that serves it
+    # (a pre-forking server such as gunicorn --preload forks after this).
+    client = build_client(options, settings)
+    try:
+        factory.store.ensure_indexes_at_startup(collection_from_client(client, options))
+    finally:
+        client.close()

@@ -106,6 +106,7 @@ class MongoSessionFactory:
             absolute_timeout=options.absolute_timeout,
             ttl_index=options.reaper == "ttl",
             ensure_indexes_later=True,
+            read_preference=options.read_preference,
         )
         self._clock = clock or utc_now
         self._signers = [

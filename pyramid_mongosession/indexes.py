@@ -38,14 +38,16 @@ class Indexes:
         self._lock = threading.Lock()
         self._attempted = float("-inf")
 
-    def ensure(self) -> None:
+    def ensure(self, collection: Any = None) -> None:
         """Create what is missing; make an ``expires`` index with other
-        options a TTL index with ``expireAfterSeconds=0`` (``collMod``)."""
-        existing = call_mongodb(self.collection.index_information, action="read indexes of")
+        options a TTL index with ``expireAfterSeconds=0`` (``collMod``).
+        ``collection``: the same collection through another client."""
+        collection = collection if collection is not None else self.collection
+        existing = call_mongodb(collection.index_information, action="read indexes of")
         keys = {tuple(spec["key"]): (name, spec) for name, spec in existing.items()}
         if (("principal", 1),) not in keys:
             call_mongodb(
-                self.collection.create_index,
+                collection.create_index,
                 [("principal", pymongo.ASCENDING)],
                 action="create the principal index for",
                 sparse=True,
@@ -54,7 +56,7 @@ class Indexes:
             return
         if (("expires", 1),) not in keys:
             call_mongodb(
-                self.collection.create_index,
+                collection.create_index,
                 [("expires", pymongo.ASCENDING)],
                 action="create the TTL index for",
                 expireAfterSeconds=0,
@@ -62,37 +64,37 @@ class Indexes:
             return
         name, spec = keys[(("expires", 1),)]
         if spec.get("expireAfterSeconds") != 0:
-            self._make_ttl(name, spec)
+            self._make_ttl(collection, name, spec)
 
-    def _make_ttl(self, name: str, spec: Mapping[str, Any]) -> None:
+    def _make_ttl(self, collection: Any, name: str, spec: Mapping[str, Any]) -> None:
         log.warning(
             "index %r on %s.expires has expireAfterSeconds=%r; changing it to 0",
             name,
-            self.collection.full_name,
+            collection.full_name,
             spec.get("expireAfterSeconds"),
         )
         try:
-            self.collection.database.command(
+            collection.database.command(
                 "collMod",
-                self.collection.name,
+                collection.name,
                 index={"name": name, "expireAfterSeconds": 0},
             )
         except PyMongoError as error:
             raise SessionStoreError(
-                f"index {name!r} on {self.collection.full_name}.expires is not a "
+                f"index {name!r} on {collection.full_name}.expires is not a "
                 "TTL index with expireAfterSeconds=0 and cannot be changed into "
                 f"one ({error}); drop it and restart",
                 error,
             ) from error
 
-    def ensure_at_startup(self) -> None:
+    def ensure_at_startup(self, collection: Any = None) -> None:
         """:meth:`ensure`, but a database that cannot be reached only logs a
         warning; the indexes are then ensured after a later successful
         command."""
         self.pending = False
         self._attempted = time.monotonic()
         try:
-            self.ensure()
+            self.ensure(collection)
         except SessionStoreError as error:
             if isinstance(error.error, OperationFailure):
                 raise

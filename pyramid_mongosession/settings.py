@@ -31,6 +31,11 @@ CONNECTION_OPTIONS = frozenset(
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _REAPERS = ("ttl", "tween", "off")
+# MongoDB's read preference modes, by their lower-case names.
+_READ_PREFERENCES = {
+    mode.lower(): mode
+    for mode in ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
+}
 _SERIALIZER_NAMES = ("bson", "json", "pickle")
 
 
@@ -56,6 +61,7 @@ class Options:
     reaper: str = "ttl"
     reap_interval: int = 60
     serializer: Any = "bson"
+    read_preference: str = "primary"
     client_callable: Optional[Callable[..., Any]] = None
     username: Optional[str] = None
     password: Optional[str] = None
@@ -187,6 +193,15 @@ def _reaper(value: Any) -> str:
     raise _Invalid('"ttl", "tween" or "off"')
 
 
+def _read_preference(value: Any) -> str:
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _READ_PREFERENCES:
+        return _READ_PREFERENCES[word]
+    raise _Invalid(
+        '"primary", "primaryPreferred", "secondary", "secondaryPreferred" or "nearest"'
+    )
+
+
 def _dotted(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
     def coerce(value: Any) -> Any:
         if not isinstance(value, str):
@@ -253,6 +268,7 @@ def _coercers(
         "reaper": _reaper,
         "reap_interval": _whole_number(1),
         "serializer": _serializer(resolve),
+        "read_preference": _read_preference,
         "client_callable": _client_callable(resolve),
         "username": _optional_text,
         "password": _optional_text,

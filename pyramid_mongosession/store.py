@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from bson.codec_options import CodecOptions
 from bson.errors import BSONError
+from pymongo.read_preferences import make_read_preference, read_pref_mode_from_name
 
 from .errors import SessionStoreError, SessionTooLargeError, call_mongodb
 from .indexes import Indexes
@@ -87,6 +88,11 @@ class SessionStore:
       Ensure the indexes in the background after the first successful
       command, unless :meth:`ensure_indexes_at_startup` did.
       Default: ``False``.
+
+    ``read_preference``
+      The read preference mode of the session's reads, whatever the
+      collection's: a request must read what the previous one wrote.
+      Default: ``"primary"``.
     """
 
     def __init__(
@@ -98,9 +104,13 @@ class SessionStore:
         absolute_timeout: Optional[int] = None,
         ttl_index: bool = True,
         ensure_indexes_later: bool = False,
+        read_preference: str = "primary",
     ):
         self.collection = collection.with_options(
-            codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc)
+            codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc),
+            read_preference=make_read_preference(
+                read_pref_mode_from_name(read_preference), None
+            ),
         )
         self.codec = codec
         self.timeout = timeout
@@ -324,7 +334,8 @@ class SessionStore:
         the reaper is not ``ttl``, the TTL index on ``expires``."""
         self.indexes.ensure()
 
-    def ensure_indexes_at_startup(self) -> None:
+    def ensure_indexes_at_startup(self, collection: Any = None) -> None:
         """:meth:`ensure_indexes`, but a database that cannot be reached only
-        logs a warning, and the indexes are ensured later."""
-        self.indexes.ensure_at_startup()
+        logs a warning, and the indexes are ensured later.  ``collection``:
+        the same collection through a client used only for this."""
+        self.indexes.ensure_at_startup(collection)

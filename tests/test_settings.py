@@ -44,7 +44,8 @@ DEFAULTS = {
     "reissue_time": None, "cookie_name": "session", "cookie_max_age": None,
     "cookie_path": "/", "cookie_domain": None, "cookie_secure": False,
     "cookie_httponly": True, "cookie_samesite": "Lax", "cookie_on_exception": True,
-    "reaper": "ttl", "reap_interval": 60, "serializer": "bson", "client_callable": None,
+    "reaper": "ttl", "reap_interval": 60, "serializer": "bson", "read_preference": "primary",
+    "client_callable": None,
     "username": None, "password": None, "server_selection_timeout": 3.0,
 }
 
@@ -105,6 +106,7 @@ COERCIONS = {  # setting: [(as given, as parsed), ...] -- ini strings and typed 
     "cookie_path": [(" /app ", "/app")],
     "cookie_domain": [(".example.com", ".example.com")],
     "cookie_samesite": [("strict", "Strict"), (" LAX ", "Lax"), ("Strict", "Strict")],
+    "read_preference": [("secondaryPreferred", "secondaryPreferred"), (" PRIMARYPREFERRED ", "primaryPreferred"), ("nearest", "nearest")],
     "reaper": [("TWEEN", "tween"), ("off", "off"), ("ttl", "ttl")],
     "reap_interval": [("30", 30), (30, 30)],
     "serializer": [("JSON", "json"), (" Pickle ", "pickle"), ("bson", "bson"),
@@ -192,6 +194,8 @@ ERRORS = {  # expected form: {setting: [bad values]}
                       "cookie_on_exception": [None]},
     '"Strict", "Lax" or "None"': {"cookie_samesite": ["loose", None, ["Lax"]]},
     '"ttl", "tween" or "off"': {"reaper": ["cron", None]},
+    '"primary", "primaryPreferred", "secondary", "secondaryPreferred" or "nearest"': {
+        "read_preference": ["secondaries", "", None, "none"]},
     '"bson", "json", "pickle" or the dotted name of an object with dumps() and loads()': {
         "serializer": ["no_such_module.codec", "os", "", object()]},
     "a dotted name of an importable object": {
