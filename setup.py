@@ -22,6 +22,9 @@ tests_require = [
     "SecantusDB >= 0.7.0b3",
     # Drives Debian's Chromium in the browser tests; downloads no browser.
     "playwright >= 1.40",
+    "Sphinx >= 7",
+    "mypy >= 1.10",
+    "ruff >= 0.5",
 ]
 
 setup(
@@ -35,11 +38,13 @@ setup(
         "Programming Language :: Python :: 3",
         "Topic :: Internet :: WWW/HTTP :: Session",
         "License :: OSI Approved :: MIT License",
+        "Typing :: Typed",
     ],
     keywords="pyramid session mongodb pymongo",
     license="MIT",
     packages=find_packages(exclude=["tests", "tests.*", "demo", "demo.*"]),
     include_package_data=True,
+    package_data={"pyramid_mongosession": ["py.typed"]},
     zip_safe=False,
     python_requires=">=3.9",
     install_requires=[

@@ -9,11 +9,11 @@ from pyramid.config import PHASE1_CONFIG
 from pyramid.interfaces import ISessionFactory
 from pyramid.tweens import EXCVIEW, INGRESS
 
+from .connection import build_client, collection_from_client
+from .errors import SessionStoreError, SessionTooLargeError
 from .factory import MongoSessionFactory
 from .session import MongoSession
 from .settings import options_from_settings
-from .connection import build_client, collection_from_client
-from .errors import SessionStoreError, SessionTooLargeError
 from .store import SessionInfo, SessionStats, SessionStore
 
 __version__ = "0.1.0"

@@ -35,9 +35,10 @@ class KeyChanges:
 
     def _fingerprint(self, key: str, value: Any) -> bytes:
         try:
-            return self.codec.fingerprint(value)
+            fingerprint: bytes = self.codec.fingerprint(value)
         except TypeError as error:
             raise TypeError(f"session key {key!r}: the value {error}") from None
+        return fingerprint
 
     def hand_out(self, key: str, value: Any) -> Any:
         if key not in self._handed_out and key not in self.changed:

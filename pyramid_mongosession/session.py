@@ -10,6 +10,7 @@ from pyramid.interfaces import ISession
 from zope.interface import implementer
 
 from .changes import MISSING, KeyChanges
+from .settings import Options
 from .store import UNCHANGED, StoredSession
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class MongoSession:
     ):
         self._request = request
         self._factory = factory
-        self._options = factory.options
+        self._options: Options = factory.options
         self._cookie_id = cookie_id
         self._cookie_present = cookie_present
         self._resign = resign
@@ -227,12 +228,12 @@ class MongoSession:
 
     # -- ISession ---------------------------------------------------------------
 
-    @property  # type: ignore[misc]
+    @property
     @_loaded
     def created(self) -> int:
         return int(self._created.timestamp())
 
-    @property  # type: ignore[misc]
+    @property
     @_loaded
     def new(self) -> bool:
         return self._stored_id is None
@@ -272,12 +273,12 @@ class MongoSession:
     def get_csrf_token(self) -> str:
         token = self.get("_csrft_")
         if token is None:
-            token = self.new_csrf_token()
-        return token
+            return self.new_csrf_token()
+        return str(token)
 
     # -- beyond ISession -----------------------------------------------------------
 
-    @property  # type: ignore[misc]
+    @property
     @_loaded
     def id(self) -> str:
         """This session's id (what the cookie carries, signed)."""
@@ -303,7 +304,7 @@ class MongoSession:
         self._expires = self._expiry(self._factory.now())
         self._renewed = True
 
-    @property  # type: ignore[misc]
+    @property
     @_loaded
     def principal(self) -> Optional[str]:
         """The user this session belongs to, or ``None``; stored in its own

@@ -6,9 +6,9 @@ from typing import Any, Callable
 
 from pyramid.interfaces import ISessionFactory
 
+from .errors import SessionStoreError
 from .factory import MongoSessionFactory
 from .session import MongoSession
-from .errors import SessionStoreError
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ import re
 
 import webtest
 from pyramid.paster import get_appsettings
-
 from pyramid_mongosession_demo import main
 
 DEVELOPMENT_INI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "development.ini")

@@ -57,9 +57,9 @@ class WireServer:
             try:
                 client.admin.command("ping")
                 return
-            except pymongo.errors.PyMongoError:
+            except pymongo.errors.PyMongoError as error:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"secantus is not answering: {self.output()}")
+                    raise RuntimeError(f"secantus is not answering: {self.output()}") from error
             finally:
                 client.close()
 

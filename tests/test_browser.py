@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from .demo_server import DemoServer, ROOT
+from .demo_server import ROOT, DemoServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = os.path.join(ROOT, "var", "screenshots")

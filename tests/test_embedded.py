@@ -1,7 +1,6 @@
 """The demo's embedded database: a server of its own, data kept on disk."""
 import pymongo
 import pytest
-
 from pyramid_mongosession_demo.database import DemoDatabase
 from pyramid_mongosession_demo.embedded import EmbeddedServer
 
@@ -28,7 +27,8 @@ def test_a_data_directory_in_use_gives_a_clear_error(tmp_path):
     running.start()
     try:
         with pytest.raises(
-            RuntimeError, match=r"did not start \(is another demo using .*secantus\?\); see .*secantus.log"
+            RuntimeError,
+            match=r"did not start \(is another demo using .*secantus\?\); see .*secantus.log",
         ):
             EmbeddedServer(str(tmp_path)).start(timeout=20)
     finally:

@@ -324,7 +324,8 @@ def test_no_store_when_the_session_factory_is_another(collection):
 
 
 def test_a_stored_principal_that_is_not_a_str_gives_a_fresh_session(collection, caplog):
-    app = app_doing(collection, {"sign_in": sign_in("alice"), "who": lambda s: [s.principal, s.new]})
+    steps = {"sign_in": sign_in("alice"), "who": lambda s: [s.principal, s.new]}
+    app = app_doing(collection, steps)
     app.get("/", {"step": "sign_in"})
     collection.update_one({}, {"$set": {"principal": 42}})
 

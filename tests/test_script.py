@@ -160,7 +160,8 @@ def test_a_missing_ini_file_is_one_line_and_status_1(tmp_path):
 
 
 def test_a_bad_setting_is_one_line_and_status_1(tmp_path, mongodb_uri, collection):
-    ini = write_ini(tmp_path / "bad.ini", mongodb_uri, collection, **{"mongosession.timeout": "abc"})
+    bad = {"mongosession.timeout": "abc"}
+    ini = write_ini(tmp_path / "bad.ini", mongodb_uri, collection, **bad)
 
     status, _, err = mongosession(ini, "stats")
 

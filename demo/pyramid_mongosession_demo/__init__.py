@@ -22,7 +22,9 @@ def main(global_config: Any, **settings: Any) -> Any:
         # stores nothing costs no session document.
         config.set_csrf_storage_policy(CookieCSRFStoragePolicy(samesite="Lax"))
         config.set_default_csrf_options(require_csrf=True)
-        config.add_tween("pyramid_mongosession_demo.tweens.command_log_tween_factory", under=INGRESS)
+        config.add_tween(
+            "pyramid_mongosession_demo.tweens.command_log_tween_factory", under=INGRESS
+        )
         config.add_static_view("static", "pyramid_mongosession_demo:static", cache_max_age=3600)
         config.add_route("shop", "/")
         config.add_route("sign_in", "/sign-in")

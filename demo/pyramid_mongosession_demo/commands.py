@@ -5,7 +5,7 @@ import contextlib
 import contextvars
 import re
 import threading
-from typing import Any, Deque, Dict, Iterator, List, NamedTuple, Optional
+from typing import Any, Deque, Iterator, List, NamedTuple, Optional
 
 from bson import json_util
 from pymongo import monitoring
