@@ -12,9 +12,10 @@ from pyramid.tweens import EXCVIEW, INGRESS
 from .connection import build_client, collection_from_client
 from .errors import SessionStoreError, SessionTooLargeError
 from .factory import MongoSessionFactory
+from .operations import SessionInfo, SessionStats
 from .session import MongoSession
 from .settings import options_from_settings
-from .store import SessionInfo, SessionStats, SessionStore
+from .store import SessionStore
 
 __version__ = "0.1.0"
 

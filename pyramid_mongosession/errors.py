@@ -26,7 +26,8 @@ class SessionTooLargeError(SessionStoreError):
 
 def call_mongodb(method: Any, *args: Any, action: str, size_of: Any = None, **kwargs: Any) -> Any:
     """``method(*args, **kwargs)``, with pymongo's errors raised as
-    :class:`SessionStoreError` saying what could not be done (``action``),
+    :class:`SessionStoreError` saying what could not be done (``action``,
+    e.g. "load the session"),
     and a document too large as :class:`SessionTooLargeError` giving the size
     of ``size_of``."""
     try:
@@ -36,9 +37,9 @@ def call_mongodb(method: Any, *args: Any, action: str, size_of: Any = None, **kw
     except OperationFailure as error:
         if error.code in _TOO_LARGE_CODES:
             raise _too_large(size_of, error) from error
-        raise SessionStoreError(f"cannot {action} the session: {error}", error) from error
+        raise SessionStoreError(f"cannot {action}: {error}", error) from error
     except PyMongoError as error:
-        raise SessionStoreError(f"cannot {action} the session: {error}", error) from error
+        raise SessionStoreError(f"cannot {action}: {error}", error) from error
     except InvalidDocument as error:
         raise TypeError(f"a session value cannot be stored: {error}") from error
 

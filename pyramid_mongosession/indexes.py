@@ -5,7 +5,7 @@ then, in the background after a later successful command."""
 import logging
 import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Dict, Mapping
 
 import pymongo
 from pymongo.errors import OperationFailure, PyMongoError
@@ -38,33 +38,56 @@ class Indexes:
         self._lock = threading.Lock()
         self._attempted = float("-inf")
 
+    def information(self, collection: Any = None) -> Dict[str, Any]:
+        """pymongo's ``index_information()`` of the collection."""
+        collection = collection if collection is not None else self.collection
+        found: Dict[str, Any] = call_mongodb(
+            collection.index_information,
+            action=f"read the indexes of {collection.full_name}",
+        )
+        return found
+
     def ensure(self, collection: Any = None) -> None:
         """Create what is missing; make an ``expires`` index with other
         options a TTL index with ``expireAfterSeconds=0`` (``collMod``).
-        ``collection``: the same collection through another client."""
+        ``collection``: the same collection through another client.
+
+        A principal index that cannot be created (no privilege, say) is
+        logged, not raised: ``revoke`` and ``sessions_of`` work without it,
+        only slower."""
         collection = collection if collection is not None else self.collection
-        existing = call_mongodb(collection.index_information, action="read indexes of")
-        keys = {tuple(spec["key"]): (name, spec) for name, spec in existing.items()}
+        keys = {
+            tuple(spec["key"]): (name, spec)
+            for name, spec in self.information(collection).items()
+        }
         if (("principal", 1),) not in keys:
-            call_mongodb(
-                collection.create_index,
-                [("principal", pymongo.ASCENDING)],
-                action="create the principal index for",
-                sparse=True,
-            )
+            self._create_principal_index(collection)
         if not self.ttl:
             return
         if (("expires", 1),) not in keys:
             call_mongodb(
                 collection.create_index,
                 [("expires", pymongo.ASCENDING)],
-                action="create the TTL index for",
+                action=f"create the TTL index of {collection.full_name}",
                 expireAfterSeconds=0,
             )
             return
         name, spec = keys[(("expires", 1),)]
         if spec.get("expireAfterSeconds") != 0:
             self._make_ttl(collection, name, spec)
+
+    def _create_principal_index(self, collection: Any) -> None:
+        try:
+            call_mongodb(
+                collection.create_index,
+                [("principal", pymongo.ASCENDING)],
+                action=f"create the principal index of {collection.full_name}",
+                sparse=True,
+            )
+        except SessionStoreError as error:
+            if not isinstance(error.error, OperationFailure):
+                raise
+            log.warning("%s; revoke and sessions_of will scan the collection", error)
 
     def _make_ttl(self, collection: Any, name: str, spec: Mapping[str, Any]) -> None:
         log.warning(
@@ -90,7 +113,7 @@ class Indexes:
     def ensure_at_startup(self, collection: Any = None) -> None:
         """:meth:`ensure`, but a database that cannot be reached only logs a
         warning; the indexes are then ensured after a later successful
-        command."""
+        command, at least ``retry_seconds`` after this attempt."""
         self.pending = False
         self._attempted = time.monotonic()
         try:
@@ -122,5 +145,9 @@ class Indexes:
             self.ensure()
             log.info("indexes of %s ensured", self.collection.full_name)
         except SessionStoreError as error:
+            if isinstance(error.error, OperationFailure):
+                # The server refused: trying again will not help.
+                log.error("cannot ensure the indexes, and will not retry: %s", error)
+                return
             self.pending = True
             log.warning("cannot ensure the indexes yet: %s", error)

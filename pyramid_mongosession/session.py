@@ -2,7 +2,6 @@
 write-back plan that turns a request's changes into at most one write."""
 import datetime
 import functools
-import logging
 import secrets
 from typing import Any, Callable, Dict, Iterator, Optional
 
@@ -11,9 +10,7 @@ from zope.interface import implementer
 
 from .changes import MISSING, KeyChanges
 from .settings import Options
-from .store import UNCHANGED, StoredSession
-
-log = logging.getLogger(__name__)
+from .writeback import WriteBack
 
 
 def new_session_id() -> str:
@@ -50,7 +47,7 @@ def _changing(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @implementer(ISession)
-class MongoSession:
+class MongoSession(WriteBack):
     """A session stored in MongoDB; made by
     :class:`~pyramid_mongosession.MongoSessionFactory` for each request.
 
@@ -74,6 +71,7 @@ class MongoSession:
         self._resign = resign
         self._loaded = False
         self._written = False
+        self._move: Any = None
 
     # -- loading ---------------------------------------------------------------
 
@@ -292,6 +290,8 @@ class MongoSession:
         response is made.  Call it at sign-in, against session fixation."""
         self._id = new_session_id()
         self._expires = self._expiry(self._factory.now())
+        if self._stored_id is not None:
+            self._move = self._factory.store.start_move(self._stored_id, self._id)
 
     @_changing
     def adjust_timeout(self, seconds: int) -> None:
@@ -320,70 +320,3 @@ class MongoSession:
         if principal != self._principal:
             self._principal = principal
             self._principal_changed = True
-
-    # -- writing back --------------------------------------------------------------
-
-    def _write_back(self, request: Any, response: Any) -> None:
-        """Turn this request's changes into at most one write, and set or
-        delete the cookie.  Runs once, from the tween or a response callback."""
-        if self._written or not self._loaded:
-            return
-        self._written = True
-        self._request = None
-        if request.exception is not None and not self._options.cookie_on_exception:
-            return
-        self._keys.add_nested_changes(self._data)
-        if self._stored_id is None:
-            self._write_new(response)
-        elif self._stored_id != self._id:
-            self._write_moved(response)
-        else:
-            self._write_changes(response)
-
-    def _worth_storing(self) -> bool:
-        return bool(self._data) or self._principal is not None
-
-    def _write_new(self, response: Any) -> None:
-        if not self._worth_storing():
-            if self._cookie_present:
-                self._factory.delete_cookie(response)
-            return
-        self._factory.store.insert(
-            self.id,
-            StoredSession(
-                self._data, self._created, self._expires, self._own_timeout, self._principal
-            ),
-        )
-        self._factory.set_cookie(response, self.id, self._cookie_max_age())
-
-    def _write_moved(self, response: Any) -> None:
-        # Insert first: a failed insert must not lose the session.
-        self._write_new(response)
-        if not self._factory.store.delete(self._stored_id) and self._worth_storing():
-            # Revoked while this request ran: do not bring it back.
-            self._factory.store.delete(self.id)
-            self._factory.delete_cookie(response)
-
-    def _write_changes(self, response: Any) -> None:
-        changed, removed = self._keys.changed, self._keys.removed
-        if changed or removed or self._renewed or self._principal_changed:
-            found = self._factory.store.update(
-                self._id,
-                {key: self._data[key] for key in changed},
-                removed,
-                expires=self._expires if self._renewed else None,
-                timeout=self._own_timeout if self._timeout_changed else None,
-                principal=self._principal if self._principal_changed else UNCHANGED,
-            )
-            if not found:
-                log.info("session was deleted while this request ran; not restoring it")
-                self._factory.delete_cookie(response)
-                return
-        max_age = self._cookie_max_age()
-        if self._resign or (self._renewed and max_age is not None):
-            self._factory.set_cookie(response, self._id, max_age)
-
-    def _cookie_max_age(self) -> Optional[int]:
-        if self._own_timeout is not None:
-            return self._own_timeout
-        return self._options.cookie_max_age

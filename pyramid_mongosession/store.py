@@ -1,21 +1,28 @@
-"""One collection of session documents: a session's find/insert/update/delete
-and the operations across sessions (revoke, list, reap, stats)."""
+"""One collection of session documents: a session's find/insert/update/
+delete, with the operations across sessions from :mod:`.operations`."""
 import dataclasses
 import datetime
 import logging
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 from bson.codec_options import CodecOptions
 from bson.errors import BSONError
-from pymongo.read_preferences import make_read_preference, read_pref_mode_from_name
+from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
 from .errors import SessionStoreError, SessionTooLargeError, call_mongodb
 from .indexes import Indexes
 from .keys import escape_key, hash_id, unescape_key
+from .operations import AcrossSessions, SessionInfo, SessionStats
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SessionStore", "SessionStoreError", "SessionTooLargeError"]
+__all__ = [
+    "SessionInfo",
+    "SessionStats",
+    "SessionStore",
+    "SessionStoreError",
+    "SessionTooLargeError",
+]
 
 #: ``principal=UNCHANGED`` in :meth:`SessionStore.update`: leave it as it is.
 UNCHANGED: Any = object()
@@ -30,39 +37,7 @@ class StoredSession:
     principal: Optional[str] = None
 
 
-@dataclasses.dataclass(frozen=True)
-class SessionInfo:
-    """One session of a principal, as :meth:`SessionStore.sessions_of` lists
-    it: never the session id, only its hash."""
-
-    hashed_id: str
-    created: datetime.datetime
-    expires: Optional[datetime.datetime]
-    #: The last renewal, when it can be told (not when the absolute
-    #: timeout set ``expires``).
-    renewed: Optional[datetime.datetime]
-    #: The session's own timeout (``adjust_timeout``), if any.
-    timeout: Optional[int]
-
-
-@dataclasses.dataclass(frozen=True)
-class SessionStats:
-    """What :meth:`SessionStore.stats` counts."""
-
-    live: int
-    #: Expired, not yet removed by the TTL monitor or a reaper.
-    expired: int
-    #: Sessions with a principal.
-    with_principal: int
-    #: BSON size of all the session documents.
-    total_bytes: int
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-class SessionStore:
+class SessionStore(AcrossSessions):
     """Reads and writes session documents in one collection.
 
     Parameters:
@@ -90,9 +65,9 @@ class SessionStore:
       Default: ``False``.
 
     ``read_preference``
-      The read preference mode of the session's reads, whatever the
-      collection's: a request must read what the previous one wrote.
-      Default: ``"primary"``.
+      The read preference mode of a request's read of its session, whatever
+      the collection's: a request must read what the previous one wrote.
+      Everything else reads from the primary.  Default: ``"primary"``.
     """
 
     def __init__(
@@ -108,14 +83,18 @@ class SessionStore:
     ):
         self.collection = collection.with_options(
             codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc),
+            read_preference=Primary(),
+        )
+        self._session_reads = self.collection.with_options(
             read_preference=make_read_preference(
                 read_pref_mode_from_name(read_preference), None
-            ),
+            )
         )
         self.codec = codec
         self.timeout = timeout
         self.absolute_timeout = absolute_timeout
         self.indexes = Indexes(self.collection, ttl=ttl_index, pending=ensure_indexes_later)
+        self._init_moves()
 
     # -- one session ---------------------------------------------------------
 
@@ -130,7 +109,9 @@ class SessionStore:
         """The live session stored under ``session_id``, or ``None``."""
         live = {"_id": hash_id(session_id), "expires": self._unexpired(now)}
         try:
-            document = self._call(self.collection.find_one, live, action="load")
+            document = self._call(
+                self._session_reads.find_one, live, action="load the session"
+            )
         except BSONError as error:
             log.warning("session document cannot be decoded, starting afresh: %s", error)
             return None
@@ -174,7 +155,9 @@ class SessionStore:
         for field in ("expires", "timeout", "principal"):
             if getattr(stored, field) is not None:
                 document[field] = getattr(stored, field)
-        self._call(self.collection.insert_one, document, action="save", size_of=document)
+        self._call(
+            self.collection.insert_one, document, action="save the session", size_of=document
+        )
 
     def update(
         self,
@@ -205,14 +188,14 @@ class SessionStore:
             self.collection.update_one,
             {"_id": hash_id(session_id)},
             update,
-            action="save",
+            action="save the session",
             size_of=update,
         )
         return bool(result.matched_count)
 
     def delete(self, session_id: str) -> bool:
         result = self._call(
-            self.collection.delete_one, {"_id": hash_id(session_id)}, action="delete"
+            self.collection.delete_one, {"_id": hash_id(session_id)}, action="delete the session"
         )
         return bool(result.deleted_count)
 
@@ -224,108 +207,6 @@ class SessionStore:
         result = call_mongodb(method, *args, **kwargs)
         self.indexes.after_success()
         return result
-
-    # -- across sessions -----------------------------------------------------
-
-    def revoke(self, principal: str, except_id: Optional[str] = None) -> int:
-        """Delete every session of ``principal`` (but the one whose id is
-        ``except_id``: "sign out my other devices"); the number deleted."""
-        query: Dict[str, Any] = {"principal": principal}
-        if except_id is not None:
-            query["_id"] = {"$ne": hash_id(except_id)}
-        result = self._call(self.collection.delete_many, query, action="revoke")
-        return int(result.deleted_count)
-
-    def sessions_of(
-        self, principal: str, now: Optional[datetime.datetime] = None
-    ) -> List[SessionInfo]:
-        """The live sessions of ``principal``, oldest first."""
-        query = {"principal": principal, "expires": self._unexpired(now or utc_now())}
-        fields = {"created": 1, "expires": 1, "timeout": 1}
-
-        def find() -> List[Mapping[str, Any]]:
-            return list(self.collection.find(query, fields).sort("created", 1))
-
-        return [self._info(document) for document in self._call(find, action="list")]
-
-    def _info(self, document: Mapping[str, Any]) -> SessionInfo:
-        created, expires = document["created"], document.get("expires")
-        timeout = document.get("timeout") or self.timeout
-        renewed = None
-        if expires is not None and timeout is not None:
-            renewed = expires - datetime.timedelta(seconds=timeout)
-            if self.absolute_timeout is not None and expires == created + datetime.timedelta(
-                seconds=self.absolute_timeout
-            ):
-                renewed = None
-        return SessionInfo(
-            document["_id"], created, expires, renewed, document.get("timeout")
-        )
-
-    def reap(
-        self,
-        now: Optional[datetime.datetime] = None,
-        batch_size: int = 1000,
-        progress: Optional[Callable[[int], None]] = None,
-    ) -> int:
-        """Delete expired documents, ``batch_size`` at a time, so that no
-        single command runs long; the number deleted.  ``progress`` is called
-        with the running total after each batch."""
-        expired = {"expires": {"$lte": now or utc_now()}}
-        deleted = 0
-        while True:
-            ids = self._call(self._expired_ids, expired, batch_size, action="reap")
-            if ids:
-                # Re-checked: a session renewed since the find is kept.
-                query = dict(expired, _id={"$in": ids})
-                result = self._call(self.collection.delete_many, query, action="reap")
-                deleted += int(result.deleted_count)
-                if progress is not None:
-                    progress(deleted)
-            if len(ids) < batch_size:
-                return deleted
-
-    def count_expired(self, now: Optional[datetime.datetime] = None) -> int:
-        """How many documents :meth:`reap` would delete now."""
-        expired = {"expires": {"$lte": now or utc_now()}}
-        return int(self._call(self.collection.count_documents, expired, action="count"))
-
-    def _expired_ids(self, expired: Mapping[str, Any], batch_size: int) -> List[str]:
-        cursor = self.collection.find(expired, {"_id": 1}, limit=batch_size)
-        return [document["_id"] for document in cursor]
-
-    def stats(self, now: Optional[datetime.datetime] = None) -> SessionStats:
-        """Counts and total size of the stored sessions, in one pass."""
-        expired = {
-            "$and": [
-                {"$eq": [{"$type": "$expires"}, "date"]},
-                {"$lte": ["$expires", now or utc_now()]},
-            ]
-        }
-        has_principal = {"$eq": [{"$type": "$principal"}, "string"]}
-        pipeline = [
-            {
-                "$group": {
-                    "_id": None,
-                    "total": {"$sum": 1},
-                    "expired": {"$sum": {"$cond": [expired, 1, 0]}},
-                    "with_principal": {"$sum": {"$cond": [has_principal, 1, 0]}},
-                    "bytes": {"$sum": {"$bsonSize": "$$ROOT"}},
-                }
-            }
-        ]
-
-        def aggregate() -> List[Mapping[str, Any]]:
-            return list(self.collection.aggregate(pipeline))
-
-        found = self._call(aggregate, action="count")
-        totals = found[0] if found else {"total": 0, "expired": 0, "with_principal": 0, "bytes": 0}
-        return SessionStats(
-            live=totals["total"] - totals["expired"],
-            expired=totals["expired"],
-            with_principal=totals["with_principal"],
-            total_bytes=totals["bytes"],
-        )
 
     # -- indexes -------------------------------------------------------------
 

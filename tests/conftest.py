@@ -11,7 +11,8 @@ from .servers import WireServer
 # Commands the package issues; the driver's own (hello, endSessions, ...) and
 # the tests' set-up are left out of the counts.
 SESSION_COMMANDS = frozenset(
-    ("find", "insert", "update", "delete", "createIndexes", "listIndexes", "collMod")
+    ("find", "aggregate", "insert", "update", "delete", "createIndexes", "listIndexes",
+     "collMod")
 )
 
 

@@ -216,6 +216,21 @@ def test_index_retry_that_fails_again_stays_pending(private_server, caplog):
     client.close()
 
 
+def test_an_index_the_server_refuses_is_not_retried(collection, fail_command, caplog):
+    from pyramid_mongosession.serializers import BSONCodec
+    from pyramid_mongosession.store import SessionStore
+
+    store = SessionStore(collection, BSONCodec(), ensure_indexes_later=True)
+    store.indexes.retry_seconds = 0
+    fail_command(["createIndexes"], times=2, errorCode=13)
+    with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
+        store.count_expired()  # a successful command starts the background retry
+        wait_for(lambda: "cannot ensure the indexes, and will not retry" in caplog.text)
+        store.count_expired()  # and no other
+        time.sleep(0.2)
+    assert caplog.text.count("cannot ensure the indexes") == 1
+
+
 def insert_expired(collection, count):
     past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
     collection.insert_many(

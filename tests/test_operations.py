@@ -6,6 +6,7 @@ import bson
 import pytest
 from pyramid.config import Configurator
 from pyramid.session import SignedCookieSessionFactory
+from pyramid.threadlocal import get_current_registry
 
 from pyramid_mongosession import (
     MongoSessionFactory,
@@ -301,11 +302,11 @@ def test_operations_report_database_errors(collection, fail_command):
     store = store_of(app_with_include(collection))
     fail_command(["delete", "find", "aggregate"], times=3, errorCode=1)
 
-    with pytest.raises(SessionStoreError, match="cannot revoke the session"):
+    with pytest.raises(SessionStoreError, match="^cannot revoke the sessions of 'alice': "):
         store.revoke("alice")
-    with pytest.raises(SessionStoreError, match="cannot list the session"):
+    with pytest.raises(SessionStoreError, match="^cannot list the sessions of 'alice': "):
         store.sessions_of("alice")
-    with pytest.raises(SessionStoreError, match="cannot count the session"):
+    with pytest.raises(SessionStoreError, match="^cannot count the sessions: "):
         store.stats()
 
 
@@ -331,3 +332,82 @@ def test_a_stored_principal_that_is_not_a_str_gives_a_fresh_session(collection, 
 
     assert app.get("/", {"step": "who"}).json == [None, True]
     assert "principal is not a string" in caplog.text
+
+
+def test_sign_in_that_signs_out_everywhere_else_keeps_this_session(collection):
+    """regenerate_id() then revoke(except_id=session.id), in one request."""
+    def sign_in_here_only(session):
+        session["cart"] = ["mug"]
+        session.regenerate_id()
+        session.principal = "alice"
+        store = get_session_store(get_current_registry())  # this application's
+        return store.revoke("alice", except_id=session.id)
+
+    elsewhere, _ = signed_in_devices(collection, "alice", 2)
+    app = app_doing(collection, {"sign_in": sign_in("alice"), "again": sign_in_here_only,
+                                 "who": lambda s: s.principal, "cart": lambda s: s.get("cart")})
+    app.get("/", {"step": "sign_in"})  # this session is alice's already
+
+    assert app.get("/", {"step": "again"}).json == 2
+    assert app.get("/", {"step": "who"}).json == "alice"
+    assert app.get("/", {"step": "cart"}).json == ["mug"]
+    assert [device.get("/", {"step": "who"}).json for device in elsewhere] == [None, None]
+    assert collection.count_documents({}) == 1
+
+
+@pytest.mark.parametrize("principal", [None, "", 42])
+def test_operations_refuse_a_principal_that_is_not_a_non_empty_str(collection, principal):
+    app_doing(collection, {"set": lambda s: s.update(a=1)}).get("/", {"step": "set"})
+    store = SessionStore(collection, BSONCodec())
+
+    with pytest.raises(ValueError, match="principal must be a non-empty str"):
+        store.revoke(principal)
+    with pytest.raises(ValueError, match="principal must be a non-empty str"):
+        store.sessions_of(principal)
+    assert collection.count_documents({}) == 1
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 1.5, True])
+def test_reap_refuses_a_batch_size_below_one(collection, batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a whole number above 0"):
+        SessionStore(collection, BSONCodec()).reap(batch_size=batch_size)
+
+
+def test_reap_keeps_a_session_renewed_between_its_find_and_its_delete(collection, monkeypatch):
+    insert_sessions(collection, expired=3, live=0)
+    store = SessionStore(collection, BSONCodec())
+    find_expired = store._expired_ids
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+
+    def then_renew_one(*args):
+        ids = find_expired(*args)
+        collection.update_one({"_id": "e1"}, {"$set": {"expires": later}})  # another request
+        return ids
+
+    monkeypatch.setattr(store, "_expired_ids", then_renew_one)
+
+    assert store.reap(batch_size=3) == 2
+    assert [d["_id"] for d in collection.find()] == ["e1"]
+
+
+def test_reap_stops_when_a_batch_deletes_nothing(collection, monkeypatch, commands):
+    insert_sessions(collection, expired=2, live=0)
+    store = SessionStore(collection, BSONCodec())
+    monkeypatch.setattr(store, "_expired_ids", lambda *args: ["gone", "also gone"])
+    commands.clear()
+
+    assert store.reap(batch_size=2) == 0
+    assert commands.names == ["delete"]
+
+
+def test_no_index_privilege_is_a_warning_when_the_reaper_is_not_ttl(
+    collection, fail_command, caplog
+):
+    fail_command(["createIndexes"], errorCode=13)
+
+    app = app_with_include(collection, {"mongosession.reaper": "tween"})
+
+    assert "cannot create the principal index of" in caplog.text
+    assert "revoke and sessions_of will scan the collection" in caplog.text
+    assert app.get("/set/a/1").status_int == 200
+    assert store_of(app).revoke("nobody") == 0

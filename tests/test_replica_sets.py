@@ -104,6 +104,21 @@ def test_a_read_preference_setting_overrides_it_knowingly(shared, collection):
     assert read_modes(log) == ["secondaryPreferred"]
 
 
+def test_operations_across_sessions_read_from_the_primary_all_the_same(shared, collection):
+    client, log, url = shared
+    app = app_sharing(client, url, collection,
+                      **{"mongosession.read_preference": "secondaryPreferred"})
+    store = app.app.registry.getUtility(ISessionFactory).store
+    store.sessions_of("alice")
+    store.reap()
+    store.count_expired()
+    store.stats()
+
+    reads = log.documents("find") + log.documents("aggregate")
+    assert len(reads) == 4  # sessions_of, reap: find; count_expired, stats: aggregate
+    assert {r.get("$readPreference", {"mode": "primary"})["mode"] for r in reads} == {"primary"}
+
+
 def test_writes_carry_the_urls_write_concern_and_are_retryable(shared, collection):
     client, log, url = shared
     app = app_sharing(client, url, collection)

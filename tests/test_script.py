@@ -98,6 +98,24 @@ def test_reap_with_nothing_to_do(ini, collection):
     assert out.startswith("deleted 0 expired sessions")
 
 
+def test_ctrl_c_during_reap_says_how_many_were_deleted(ini, collection, monkeypatch):
+    add_sessions(collection, expired=250)
+    draw = ProgressBar.update
+
+    def interrupted_after_the_first_batch(bar, done):
+        draw(bar, done)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ProgressBar, "update", interrupted_after_the_first_batch)
+
+    status, out, err = mongosession(ini, "reap", "--batch-size", "100")
+
+    assert status == 130
+    assert out == "interrupted after deleting 100 expired sessions\n"
+    assert err.splitlines()[-1] == "mongosession: interrupted"
+    assert collection.count_documents({}) == 150
+
+
 def test_progress_bar_on_a_terminal_redraws_one_line():
     class Terminal(io.StringIO):
         def isatty(self):
@@ -185,6 +203,40 @@ def test_an_application_without_mongo_sessions_is_one_line_and_status_1(tmp_path
     )
 
 
+def test_an_application_that_cannot_be_imported_is_one_line_and_status_1(tmp_path):
+    ini = tmp_path / "typo.ini"
+    ini.write_text("[app:main]\nuse = call:no_such_package.app:main\n")
+
+    status, _, err = mongosession(str(ini), "stats")
+
+    assert (status, err) == (
+        1,
+        f"mongosession: cannot load {ini}: ModuleNotFoundError: "
+        "No module named 'no_such_package'\n",
+    )
+
+
+def test_verbose_also_shows_the_traceback(tmp_path):
+    ini = tmp_path / "typo.ini"
+    ini.write_text("[app:main]\nuse = call:no_such_package.app:main\n")
+
+    status, _, err = mongosession(str(ini), "-v", "stats")
+
+    assert status == 1
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.endswith("ModuleNotFoundError: No module named 'no_such_package'\n")
+
+
+def test_an_ini_file_without_the_app_section_is_one_line_and_status_1(tmp_path):
+    ini = tmp_path / "empty.ini"
+    ini.write_text("[server:main]\nuse = egg:waitress#main\n")
+
+    status, _, err = mongosession(str(ini), "stats")
+
+    assert status == 1 and len(err.splitlines()) == 1
+    assert err.startswith(f"mongosession: cannot load {ini}: ")
+
+
 def run_command(*args):
     environment = dict(os.environ, PYTHONPATH=ROOT)
     return subprocess.run(
@@ -219,6 +271,6 @@ def test_the_installed_command_fails_in_one_line_when_the_database_is_down(
     done = run_command(ini, "stats")
 
     assert done.returncode == 1
-    assert done.stderr.startswith("mongosession: cannot count the session")
+    assert done.stderr.startswith("mongosession: cannot count the sessions: ")
     assert len(done.stderr.splitlines()) == 1
     assert time.monotonic() - started < 10

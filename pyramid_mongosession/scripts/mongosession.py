@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
 from pyramid.exceptions import ConfigurationError, ConfigurationExecutionError
@@ -73,36 +74,50 @@ def _positive(text: str) -> int:
 def main(argv: Sequence[str] = sys.argv, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """The console script; returns the exit status."""
     args = build_parser().parse_args(list(argv[1:]))
-    if args.verbose:
-        setup_logging(args.config_uri)
-    else:
-        logging.basicConfig(level=logging.ERROR, format="mongosession: %(message)s")
     try:
-        env = bootstrap(args.config_uri)
-    except (OSError, LookupError, ConfigurationError, SessionStoreError) as error:
+        env = _load(args)
+    except Exception as error:  # whatever loading the application raises
+        if args.verbose:
+            traceback.print_exc(file=err)
         print(f"mongosession: cannot load {args.config_uri}: {_one_line(error)}", file=err)
         return 1
     try:
-        store = get_session_store(env["registry"])
-        COMMANDS[args.command](store, args, out, err)
+        COMMANDS[args.command](get_session_store(env["registry"]), args, out, err)
     except (LookupError, SessionStoreError) as error:
         print(f"mongosession: {_one_line(error)}", file=err)
         return 1
+    except KeyboardInterrupt:
+        print("mongosession: interrupted", file=err)
+        return 130
     finally:
         env["closer"]()
     return 0
 
 
+def _load(args: argparse.Namespace) -> Dict[str, Any]:
+    if args.verbose:
+        setup_logging(args.config_uri)
+    else:
+        logging.basicConfig(level=logging.ERROR, format="mongosession: %(message)s")
+    env: Dict[str, Any] = bootstrap(args.config_uri)
+    return env
+
+
+_EXPLAINED = (ConfigurationError, LookupError, OSError, SessionStoreError)
+
+
 def _one_line(error: BaseException) -> str:
     if isinstance(error, ConfigurationExecutionError):
         error = error.evalue  # not Pyramid's "in: Line 0 of file None" wrapping
-    text = " ".join(str(error).split()) or type(error).__name__
+    text = " ".join(str(error).split())
+    if not isinstance(error, _EXPLAINED) or not text:
+        text = f"{type(error).__name__}: {text}".rstrip(": ")
     return text if len(text) <= 300 else text[:297] + "..."
 
 
 def ensure_indexes(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
     store.ensure_indexes()
-    for name, spec in sorted(store.collection.index_information().items()):
+    for name, spec in sorted(store.indexes.information().items()):
         details = [f"{key} {direction}" for key, direction in spec["key"]]
         if spec.get("sparse"):
             details.append("sparse")
@@ -114,7 +129,12 @@ def ensure_indexes(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
 def reap(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
     bar = ProgressBar(store.count_expired(now), err)
-    deleted = store.reap(now, batch_size=args.batch_size, progress=bar.update)
+    try:
+        deleted = store.reap(now, batch_size=args.batch_size, progress=bar.update)
+    except KeyboardInterrupt:
+        bar.finish()
+        print(f"interrupted after deleting {bar.done:,} expired sessions", file=out)
+        raise
     bar.finish()
     print(f"deleted {deleted:,} expired sessions from {store.collection.full_name}", file=out)
 
@@ -143,13 +163,13 @@ def revoke(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
 
 def sessions(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
     found = store.sessions_of(args.principal)
-    rows: List[Dict[str, Optional[str]]] = [
+    rows: List[Dict[str, Any]] = [
         {
             "hashed_id": info.hashed_id,
             "created": _when(info.created),
             "renewed": _when(info.renewed),
             "expires": _when(info.expires),
-            "own_timeout": str(info.timeout) if info.timeout else None,
+            "own_timeout": info.timeout,
         }
         for info in found
     ]
@@ -158,7 +178,8 @@ def sessions(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
         return
     print(f"{len(rows)} live sessions of {args.principal!r}", file=out)
     for row in rows:
-        print("  " + "  ".join(f"{key}={value or '-'}" for key, value in row.items()), file=out)
+        shown = (f"{key}={'-' if value is None else value}" for key, value in row.items())
+        print("  " + "  ".join(shown), file=out)
 
 
 def _when(moment: Optional[datetime.datetime]) -> Optional[str]:
@@ -185,8 +206,10 @@ class ProgressBar:
         self.stream = stream
         self.on_terminal = stream.isatty()
         self._drawn = float("-inf")
+        self.done = 0
 
     def update(self, done: int) -> None:
+        self.done = done
         if self.on_terminal and time.monotonic() - self._drawn < 0.1 and done < self.total:
             return
         self._drawn = time.monotonic()

@@ -1,0 +1,187 @@
+"""Coercion of one setting's value: ini strings and Python values alike.
+Each coercer returns the parsed value or raises :class:`Invalid` with the
+expected form, which :mod:`.settings` turns into the error message."""
+import math
+import re
+from typing import Any, Callable, Optional, Tuple
+
+from pyramid.settings import aslist, falsey, truthy
+
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
+_REAPERS = ("ttl", "tween", "off")
+# MongoDB's read preference modes, by their lower-case names.
+_READ_PREFERENCES = {
+    mode.lower(): mode
+    for mode in ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
+}
+_SERIALIZER_NAMES = ("bson", "json", "pickle")
+
+
+class Invalid(ValueError):
+    """A value that does not have the expected form; carries that form."""
+
+    def __init__(self, expected: str):
+        super().__init__(expected)
+        self.expected = expected
+
+
+def is_none(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, str) and value.strip().lower() == "none"
+    )
+
+
+def text(value: Any) -> str:
+    # "none" would be taken literally: a collection named "none", say.
+    if isinstance(value, str) and value.strip() and not is_none(value):
+        return value.strip()
+    raise Invalid("a non-empty string")
+
+
+def optional_text(value: Any) -> Optional[str]:
+    return None if is_none(value) else text(value)
+
+
+def whole_number(minimum: int) -> Callable[[Any], int]:
+    def coerce(value: Any) -> int:
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid("a whole number of seconds")
+        if value < minimum:
+            raise Invalid(f"a whole number of seconds, at least {minimum}")
+        return value
+
+    return coerce
+
+
+def optional(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def coerce_or_none(value: Any) -> Any:
+        if is_none(value):
+            return None
+        try:
+            return coerce(value)
+        except Invalid as invalid:
+            raise Invalid(f'{invalid.expected} or "none"') from None
+
+    return coerce_or_none
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in truthy or word in falsey:
+        return word in truthy
+    raise Invalid("true or false")
+
+
+def seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise Invalid("a number of seconds above 0") from None
+    if isinstance(value, bool) or not 0 < seconds < math.inf:
+        raise Invalid("a number of seconds above 0")
+    return seconds
+
+
+def secrets_from_ini(value: Any) -> Tuple[str, ...]:
+    try:
+        return secrets(aslist(value) if isinstance(value, str) else value)
+    except Invalid:
+        raise Invalid("one or more secrets separated by white space") from None
+
+
+def secrets(value: Any) -> Tuple[str, ...]:
+    """In Python, a str is one secret (spaces and all); a list is several."""
+    secrets = (value,) if isinstance(value, str) else value
+    if (
+        not isinstance(secrets, (list, tuple))
+        or not secrets
+        or not all(isinstance(s, str) and s.strip() and not is_none(s) for s in secrets)
+    ):
+        raise Invalid("a non-empty string or a list of them")
+    return tuple(secrets)
+
+
+def url(value: Any) -> str:
+    if isinstance(value, str) and value.strip().startswith(
+        ("mongodb://", "mongodb+srv://")
+    ):
+        return value.strip()
+    raise Invalid("a mongodb:// or mongodb+srv:// URL")
+
+
+def cookie_name(value: Any) -> str:
+    if isinstance(value, str) and _COOKIE_NAME.match(value.strip()):
+        return value.strip()
+    raise Invalid("a cookie name (letters, digits and !#$%&'*+-.^_`|~)")
+
+
+def samesite(value: Any) -> str:
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _SAMESITE:
+        return _SAMESITE[word]
+    raise Invalid('"Strict", "Lax" or "None"')
+
+
+def reaper(value: Any) -> str:
+    word = value.strip().lower() if isinstance(value, str) else value
+    if word in _REAPERS:
+        return word
+    raise Invalid('"ttl", "tween" or "off"')
+
+
+def read_preference(value: Any) -> str:
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _READ_PREFERENCES:
+        return _READ_PREFERENCES[word]
+    raise Invalid(
+        '"primary", "primaryPreferred", "secondary", "secondaryPreferred" or "nearest"'
+    )
+
+
+def dotted(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return resolve(value.strip())
+        except (ImportError, ValueError, AttributeError, IndexError):
+            raise Invalid("a dotted name of an importable object") from None
+
+    return coerce
+
+
+def serializer(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in _SERIALIZER_NAMES:
+            return value.strip().lower()
+        try:
+            found = dotted(resolve)(value)
+        except Invalid:
+            found = None
+        if callable(getattr(found, "dumps", None)) and callable(
+            getattr(found, "loads", None)
+        ):
+            return found
+        raise Invalid(
+            '"bson", "json", "pickle" or the dotted name of an object '
+            "with dumps() and loads()"
+        )
+
+    return coerce
+
+
+def client_callable(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def coerce(value: Any) -> Any:
+        if is_none(value):
+            return None
+        found = dotted(resolve)(value)
+        if callable(found):
+            return found
+        raise Invalid("the dotted name of a callable(settings) -> MongoClient")
+
+    return coerce
