@@ -228,3 +228,17 @@ def test_the_503_page_is_logged(private_server, collection, caplog):
                      status=503)
 
     assert "session storage unavailable: cannot save the session" in caplog.text
+
+
+def test_development_ini_shows_every_setting_with_a_comment():
+    import dataclasses
+
+    from pyramid_mongosession.settings import Options
+
+    from .demo_app import DEVELOPMENT_INI
+
+    lines = open(DEVELOPMENT_INI, encoding="utf-8").read().splitlines()
+    for field in dataclasses.fields(Options):
+        (line,) = [i for i, text in enumerate(lines)
+                   if re.match(rf"#? ?mongosession\.{field.name} = ", text)]
+        assert lines[line - 1].startswith("#"), field.name
