@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("config_uri", metavar="CONFIG_URI", help="e.g. production.ini")
     parser.add_argument(
         "-v", "--verbose", action="store_true",
-        help="log as the ini file's logging sections say (default: errors only)",
+        help="on failure, print the traceback too; log as the ini file's logging "
+        "sections say (default: errors only)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser(
