@@ -19,6 +19,7 @@ tests_require = [
     "pytest >= 7",
     "pytest-cov",
     "WebTest >= 3",
+    "hypothesis >= 6",
     "SecantusDB >= 0.7.0b3",
     # Drives Debian's Chromium in the browser tests; downloads no browser.
     "playwright >= 1.40",

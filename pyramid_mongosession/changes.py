@@ -26,10 +26,14 @@ class KeyChanges:
         self._handed_out: Dict[str, Optional[bytes]] = {}
 
     def check(self, key: Any, value: Any = MISSING) -> None:
-        """Raise ``TypeError`` naming ``key`` if it or ``value`` cannot be
-        stored."""
+        """Raise ``TypeError`` (``ValueError`` for text that is not valid
+        Unicode) naming ``key`` if it or ``value`` cannot be stored."""
         if not isinstance(key, str):
             raise TypeError(f"session keys must be str, not {type(key).__name__}: {key!r}")
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError(f"session key {key!r} cannot be stored: {error}") from None
         if value is not MISSING:
             self._fingerprint(key, value)
 
@@ -38,6 +42,8 @@ class KeyChanges:
             fingerprint: bytes = self.codec.fingerprint(value)
         except TypeError as error:
             raise TypeError(f"session key {key!r}: the value {error}") from None
+        except UnicodeEncodeError as error:
+            raise ValueError(f"session key {key!r}: the value has text that {error}") from None
         return fingerprint
 
     def hand_out(self, key: str, value: Any) -> Any:
