@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Tuple
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ISessionFactory
-from webob.cookies import SignedSerializer
+from webob.cookies import SignedSerializer, parse_cookie
 from zope.interface import implementer
 
 from .serializers import codec_for
@@ -115,7 +115,7 @@ class MongoSessionFactory:
         ]
 
     def __call__(self, request: Any) -> MongoSession:
-        cookie = request.cookies.get(self.options.cookie_name)
+        cookie = _cookie_value(request, self.options.cookie_name)
         session_id, resign = self._verify(cookie)
         return MongoSession(
             request, self, session_id, cookie_present=cookie is not None, resign=resign
@@ -162,6 +162,21 @@ class MongoSessionFactory:
             overwrite=True,
         )
         _vary_on_cookie(response)
+
+
+def _cookie_value(request: Any, name: str) -> Optional[str]:
+    try:
+        value: Optional[str] = request.cookies.get(name)
+        return value
+    except UnicodeDecodeError:
+        # WebOb decodes all cookies at once, and fails on any that is not
+        # UTF-8; that one must not hide ours (nor give a 500).
+        wanted = name.encode("latin-1")
+        found = None
+        for key, raw in parse_cookie(request.environ.get("HTTP_COOKIE", "")):
+            if key == wanted:
+                found = raw.decode("utf-8", "replace")
+        return found
 
 
 def _vary_on_cookie(response: Any) -> None:

@@ -64,6 +64,7 @@ def dump(wsgi, cookie_header):
 @example(cookie_header="session=" + signed("not an id"))
 @example(cookie_header="session=" + signed("a" * 43 + "\x00"))
 @example(cookie_header="session=\u00ff\u00fe; session=; session=;;;")
+@example(cookie_header="session=\\\u00c2\u0080")  # not UTF-8 once unquoted: was a 500
 def test_any_cookie_header_gives_a_fresh_session_and_no_query(
     include_app, commands, cookie_header
 ):
@@ -167,3 +168,11 @@ def test_a_key_that_is_not_valid_unicode_fails_at_assignment(collection, prefix,
 
     assert app_running(collection, assign).get("/").json.startswith(f"session key {key!r}")
     assert collection.count_documents({}) == 0
+
+
+def test_a_cookie_that_is_not_utf8_does_not_hide_the_session_cookie(include_app):
+    cookie = include_app.get("/set/a/1").headers["Set-Cookie"].split(";")[0]
+
+    response = dump(include_app.app, f"other=\\\u00c2\u0080; {cookie}")
+
+    assert json.loads(response.body) == {"a": "1"}
