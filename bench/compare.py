@@ -1,0 +1,238 @@
+"""Session stores side by side, in one run on one machine:
+
+    .venv/bin/python -m bench.compare
+
+For each store: requests per second, client CPU per request, the database
+server's CPU per request, round trips to the store per request by command,
+and bytes sent to it, for six views; keys that survive concurrent writes to
+one session; and, for pyramid_mongosession, reads with 100 and with 100,000
+stored sessions, and the serving process's memory after 100 and after
+10,000 sessions.  Writes bench/results/<date>.json, bench/results/latest.md
+and docs/benchmark.png."""
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import threading
+import time
+
+from .app import User, make_app
+from .backends import BACKENDS
+from .stores import ROOT, cpu_seconds
+
+SCENARIOS = {  # name: (paths per iteration, needs a user with a session, large session)
+    "untouched": (["/untouched"], True, False),
+    "read": (["/read"], True, False),
+    "write": (["/write"], True, False),
+    "flash + pop": (["/flash", "/pop"], True, False),
+    "large session, one key": (["/large"], True, True),
+    "new visitor's first write": (["/write"], False, False),
+}
+
+
+def measure(wsgi, server, users, paths, requests, fresh_users):
+    """Run ``requests`` requests round-robin over ``users``; the figures."""
+    if server:
+        server.reset_counts()
+        store_cpu = cpu_seconds(server.pid)
+    cpu, wall = time.process_time(), time.perf_counter()
+    done = 0
+    while done < requests:
+        for user in users:
+            if fresh_users:
+                user = User(wsgi)
+            for path in paths:
+                user.get(path)
+                done += 1
+            if done >= requests:
+                break
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    figures = {"requests_per_s": done / wall, "client_cpu_ms": 1000 * cpu / done}
+    if server:
+        counts, sent = server.counts()
+        figures["store_cpu_ms"] = 1000 * (cpu_seconds(server.pid) - store_cpu) / done
+        figures["round_trips"] = {name: calls / done for name, calls in sorted(counts.items())}
+        figures["bytes_sent"] = sent / done
+    else:
+        figures.update(store_cpu_ms=0.0, round_trips={}, bytes_sent=0.0)
+    return figures
+
+
+def median_of(runs):
+    keys = ("requests_per_s", "client_cpu_ms", "store_cpu_ms", "bytes_sent")
+    result = {key: statistics.median(run[key] for run in runs) for key in keys}
+    names = {name for run in runs for name in run["round_trips"]}
+    result["round_trips"] = {
+        name: statistics.median(run["round_trips"].get(name, 0) for run in runs)
+        for name in sorted(names)
+    }
+    result["round_trips_total"] = sum(result["round_trips"].values())
+    return result
+
+
+def concurrency(wsgi, threads=8, each=25):
+    """One session; ``threads`` threads each set ``each`` keys of their own,
+    all sending and keeping one browser's cookie.  Keys that survive."""
+    browser = User(wsgi)
+    browser.get("/write")
+    lock = threading.Lock()
+
+    def work(number):
+        for key in range(each):
+            user = User(wsgi)
+            with lock:
+                user.cookie = browser.cookie
+            user.get(f"/set_key?key=t{number}k{key}")
+            with lock:
+                if user.cookie:
+                    browser.cookie = user.cookie
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(1 for key in browser.get("/dump") if key.startswith("t"))
+
+
+def run_backend(name, users_count, requests, repetitions):
+    configure, server_class = BACKENDS[name]
+    server = server_class() if server_class else None
+    try:
+        wsgi = make_app(configure, server)
+        users = [User(wsgi) for _ in range(users_count)]
+        for user in users:
+            user.get("/write")
+        large_users = users[: max(1, users_count // 10)]
+        try:
+            for user in large_users:
+                user.get("/seed_large")
+        except ValueError:  # a cookie cannot hold 20 KB
+            large_users = []
+        results = {}
+        for scenario, (paths, with_session, large) in SCENARIOS.items():
+            who = large_users if large else users
+            if not who:
+                results[scenario] = None
+                continue
+            measure(wsgi, server, who, paths, max(10, requests // 5), not with_session)
+            runs = [measure(wsgi, server, who, paths, requests, not with_session)
+                    for _ in range(repetitions)]
+            results[scenario] = median_of(runs)
+        if name == "pyramid_mongosession" and results["large session, one key"]:
+            results["large session, one key"]["whole_document_bytes"] = _document_size(server)
+        results["concurrency_keys_kept"] = concurrency(wsgi)
+        return results
+    finally:
+        if server:
+            server.stop()
+
+
+def _document_size(server):
+    """BSON size of a stored 50-key session: what a whole rewrite sends."""
+    import bson
+
+    client = server.client("mongosession")
+    document = client.mongosession.sessions.find_one({"data.key0": {"$exists": True}})
+    client.close()
+    return len(bson.encode(document))
+
+
+def rss_kb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def scale_and_memory(requests, repetitions, stored, memory_sessions):
+    """pyramid_mongosession only: read speed as stored sessions pile up, and
+    the serving process's memory as it serves more distinct sessions."""
+    from .stores import MongoServer
+
+    configure, _ = BACKENDS["pyramid_mongosession"]
+    server = MongoServer()
+    try:
+        wsgi = make_app(configure, server)
+        users = [User(wsgi) for _ in range(100)]
+        for user in users:
+            user.get("/write")
+
+        def read_rate():
+            return statistics.median(
+                measure(wsgi, server, users, ["/read"], requests, False)["requests_per_s"]
+                for _ in range(repetitions)
+            )
+
+        few = read_rate()
+        _fill(server, stored)
+        many = read_rate()
+        for _ in range(100):
+            User(wsgi).get("/write")
+        rss_100 = rss_kb()
+        for _ in range(memory_sessions):
+            User(wsgi).get("/write")
+        rss_many = rss_kb()
+    finally:
+        server.stop()
+    return {
+        "read_per_s_100_sessions": few,
+        f"read_per_s_{stored}_sessions": many,
+        "rss_kb_after_100_sessions": rss_100,
+        f"rss_kb_after_{memory_sessions}_more_sessions": rss_many,
+    }
+
+
+def _fill(server, count):
+    """``count`` more stored sessions, written straight into the collection."""
+    client = server.client("mongosession")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    later = now + datetime.timedelta(hours=1)
+    batch = []
+    for number in range(count):
+        batch.append({"_id": f"{number:064x}", "data": {"counter": number},
+                      "created": now, "expires": later})
+        if len(batch) == 5000:
+            client.mongosession.sessions.insert_many(batch)
+            batch = []
+    if batch:
+        client.mongosession.sessions.insert_many(batch)
+    client.close()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=400, help="per repetition")
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--stored", type=int, default=100_000)
+    parser.add_argument("--memory-sessions", type=int, default=10_000)
+    parser.add_argument("--backends", nargs="*", default=list(BACKENDS))
+    parser.add_argument("--output", default=os.path.join(ROOT, "bench", "results"))
+    parser.add_argument("--chart", default=os.path.join(ROOT, "docs", "benchmark.png"))
+    args = parser.parse_args(argv)
+    results = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+                   f"{platform.python_version()}, {platform.platform()}",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "settings": vars(args),
+        "backends": {},
+    }
+    for name in args.backends:
+        results["backends"][name] = run_backend(
+            name, args.users, args.requests, args.repetitions
+        )
+    if "pyramid_mongosession" in args.backends and args.stored:
+        results["scale"] = scale_and_memory(
+            args.requests, args.repetitions, args.stored, args.memory_sessions
+        )
+    from .report import write_reports
+
+    write_reports(results, args.output, args.chart)
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The benchmark's results as JSON, a markdown table, a chart, and the
+targets checked against them."""
+import json
+import os
+
+OURS, COOKIE, BEAKER, REDIS = (
+    "pyramid_mongosession", "SignedCookieSessionFactory",
+    "pyramid_beaker (ext:mongodb)", "pyramid_session_redis",
+)
+
+
+def table(results):
+    lines = [
+        "| store | view | req/s | client CPU ms/req | store CPU ms/req | round trips/req "
+        "| bytes sent/req |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for store, figures in results["backends"].items():
+        for view, f in figures.items():
+            if view == "concurrency_keys_kept":
+                continue
+            if f is None:
+                lines.append(f"| {store} | {view} | n/a (does not fit) | | | | |")
+                continue
+            trips = ", ".join(f"{name} {count:g}" for name, count in f["round_trips"].items())
+            lines.append(
+                f"| {store} | {view} | {f['requests_per_s']:.0f} | {f['client_cpu_ms']:.2f} "
+                f"| {f['store_cpu_ms']:.2f} | {f['round_trips_total']:g} ({trips or '-'}) "
+                f"| {f['bytes_sent']:.0f} |"
+            )
+    lines.append("")
+    lines.append("| store | keys kept of 200 (8 threads x 25 writes, one session) |")
+    lines.append("|---|---:|")
+    for store, figures in results["backends"].items():
+        lines.append(f"| {store} | {figures['concurrency_keys_kept']} |")
+    if "scale" in results:
+        lines.append("")
+        lines.append("| pyramid_mongosession | |")
+        lines.append("|---|---:|")
+        for name, value in results["scale"].items():
+            lines.append(f"| {name.replace('_', ' ')} | {value:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def targets(results):
+    """Each target of the performance issue: (description, figure, met)."""
+    b = results["backends"]
+    checks = []
+
+    def ratio(store, other, view, key):
+        if store in b and other in b:
+            return b[store][view][key] / b[other][view][key]
+        return None
+
+    if OURS in b:
+        ours = b[OURS]
+        for view, trips in (("untouched", 0), ("read", 1), ("write", 2),
+                            ("new visitor's first write", 1)):
+            got = ours[view]["round_trips_total"]
+            checks.append((f"round trips, {view} = {trips}", f"{got:g}", got == trips))
+        for view, floor in (("read", 6), ("write", 3)):
+            r = ratio(OURS, BEAKER, view, "requests_per_s")
+            if r is not None:
+                checks.append((f"req/s {view} >= {floor}x Beaker's", f"{r:.1f}x", r >= floor))
+        for view, ceiling in (("read", 1.2), ("write", 2.2)):
+            r = ratio(OURS, REDIS, view, "client_cpu_ms")
+            if r is not None:
+                checks.append((f"client CPU {view} <= {ceiling}x redis's", f"{r:.2f}x",
+                               r <= ceiling))
+        r = ratio(OURS, COOKIE, "untouched", "client_cpu_ms")
+        if r is not None:
+            checks.append(("client CPU untouched <= 1.5x cookie's", f"{r:.2f}x", r <= 1.5))
+        large = ours["large session, one key"]["bytes_sent"]
+        whole = ours["large session, one key"].get("whole_document_bytes")
+        if whole:
+            checks.append(("bytes for one key of 50 <= 5% of a rewrite",
+                           f"{100 * large / whole:.1f}%", large <= 0.05 * whole))
+        kept = ours["concurrency_keys_kept"]
+        checks.append(("keys kept of 200 = 200", str(kept), kept == 200))
+    scale = results.get("scale")
+    if scale:
+        values = list(scale.values())
+        checks.append(("read req/s with many sessions >= 0.9x with 100",
+                       f"{values[1] / values[0]:.2f}x", values[1] >= 0.9 * values[0]))
+        grown = (values[3] - values[2]) / 1024
+        checks.append(("RSS growth over the extra sessions <= 5 MB", f"{grown:.1f} MB",
+                       grown <= 5))
+    return checks
+
+
+def chart(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stores = list(results["backends"])
+    views = [v for v in results["backends"][stores[0]] if v != "concurrency_keys_kept"]
+    figure, axis = plt.subplots(figsize=(10, 4.8))
+    width = 0.8 / len(stores)
+    for number, store in enumerate(stores):
+        rates = [(results["backends"][store][view] or {}).get("requests_per_s", 0)
+                 for view in views]
+        axis.bar([i + number * width for i in range(len(views))], rates, width, label=store)
+    axis.set_xticks([i + width * (len(stores) - 1) / 2 for i in range(len(views))])
+    axis.set_xticklabels(views, fontsize=8)
+    axis.set_ylabel("requests per second (in-process WSGI)")
+    axis.set_title(f"Session stores side by side: {results['machine'][:60]}", fontsize=9)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def write_reports(results, directory, chart_path):
+    results["targets"] = [
+        {"target": t, "figure": f, "met": m} for t, f, m in targets(results)
+    ]
+    os.makedirs(directory, exist_ok=True)
+    stamp = results["date"].replace(":", "")
+    with open(os.path.join(directory, f"{stamp}.json"), "w") as out:
+        json.dump(results, out, indent=2)
+    text = f"Run {results['date']} on {results['machine']}\n\n" + table(results)
+    text += "\n| target | figure | met |\n|---|---:|---|\n" + "".join(
+        f"| {t['target']} | {t['figure']} | {'yes' if t['met'] else 'NO'} |\n"
+        for t in results["targets"]
+    )
+    with open(os.path.join(directory, "latest.md"), "w") as out:
+        out.write(text)
+    if chart_path:
+        chart(results, chart_path)
+    print(text)

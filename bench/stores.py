@@ -1,0 +1,141 @@
+"""The session stores the benchmark compares, each on a database server of
+its own, freshly started: SecantusDB (the MongoDB-wire server the tests
+use) or Debian's redis-server, on free ports, stopped by their own pid."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pymongo
+from pymongo import monitoring
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.servers import WireServer  # noqa: E402
+
+SECRET = "benchmark secret, long enough to sign cookies"
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+class MongoTraffic(monitoring.CommandListener):
+    """Commands and bytes sent, per command name, for the clients it watches."""
+
+    def __init__(self):
+        self.counts = {}
+        self.bytes = 0
+
+    def reset(self):
+        self.counts, self.bytes = {}, 0
+
+    def started(self, event):
+        if event.command_name in ("hello", "ismaster", "endSessions", "ping"):
+            return
+        self.counts[event.command_name] = self.counts.get(event.command_name, 0) + 1
+        import bson
+
+        self.bytes += len(bson.encode(event.command))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+class MongoServer:
+    """A fresh SecantusDB server, with a client whose commands are counted."""
+
+    kind = "mongodb"
+
+    def __init__(self):
+        self.server = WireServer().start()
+        self.traffic = MongoTraffic()
+        self.url = self.server.uri
+        self.pid = self.server.process.pid
+
+    def client(self, database="bench"):
+        return pymongo.MongoClient(
+            f"{self.url}{database}", tz_aware=True, event_listeners=[self.traffic]
+        )
+
+    def reset_counts(self):
+        self.traffic.reset()
+
+    def counts(self):
+        return dict(self.traffic.counts), self.traffic.bytes
+
+    def stop(self):
+        self.server.stop()
+
+
+class RedisServer:
+    """A fresh redis-server (Debian's package) on a free port."""
+
+    kind = "redis"
+    _READY = re.compile(rb"Ready to accept connections")
+
+    def __init__(self):
+        self.directory = tempfile.TemporaryDirectory()
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", self.directory.name],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        output = b""
+        while not self._READY.search(output):
+            line = self.process.stdout.readline()
+            if not line and (self.process.poll() is not None or time.monotonic() > deadline):
+                raise RuntimeError(f"redis-server did not start: {output.decode()}")
+            output += line
+        self.pid = self.process.pid
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        import redis
+
+        self._admin = redis.Redis(port=self.port)
+        self._overhead = ({}, 0)
+        self.reset_counts()
+        self._overhead = self.counts()  # what measuring itself costs
+
+    def _snapshot(self):
+        stats = self._admin.info("commandstats")
+        counts = {name[len("cmdstat_"):]: value["calls"] for name, value in stats.items()}
+        return counts, self._admin.info("stats")["total_net_input_bytes"]
+
+    def reset_counts(self):
+        self._base = self._snapshot()
+
+    def counts(self):
+        counts, sent = self._snapshot()
+        base_counts, base_sent = self._base
+        extra_counts, extra_sent = self._overhead
+        delta = {
+            name: calls - base_counts.get(name, 0) - extra_counts.get(name, 0)
+            for name, calls in counts.items()
+        }
+        return {k: v for k, v in delta.items() if v > 0}, sent - base_sent - extra_sent
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            self.process.wait(10)
+        self.directory.cleanup()
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
