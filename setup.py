@@ -53,7 +53,17 @@ setup(
         "pymongo >= 4.0, < 5",
         "WebOb >= 1.8",
     ],
-    extras_require={"testing": tests_require},
+    extras_require={
+        "testing": tests_require,
+        # bench/compare.py: the stores it compares, and its chart.
+        "bench": [
+            "Beaker >= 1.12",
+            "pyramid_beaker",
+            "pyramid_session_redis >= 1.6",
+            "redis",
+            "matplotlib",
+        ],
+    },
     entry_points={
         "console_scripts": ["mongosession = pyramid_mongosession.scripts.mongosession:run"],
     },

@@ -62,12 +62,16 @@ class MongoServer:
     def __init__(self):
         self.server = WireServer().start()
         self.traffic = MongoTraffic()
+        self.counting = False
         self.url = self.server.uri
         self.pid = self.server.process.pid
 
     def client(self, database="bench"):
+        """A client whose commands are counted when ``self.counting``: the
+        timing runs use one without a listener, whose events cost CPU."""
+        listeners = [self.traffic] if self.counting else []
         return pymongo.MongoClient(
-            f"{self.url}{database}", tz_aware=True, event_listeners=[self.traffic]
+            f"{self.url}{database}", tz_aware=True, event_listeners=listeners
         )
 
     def reset_counts(self):
