@@ -2,6 +2,7 @@
 server: no key is lost, a sign-out racing a slow write wins, and
 invalidate/regenerate races leave no document without a cookie."""
 import threading
+import time
 
 import webtest
 from webob import Request
@@ -64,11 +65,14 @@ def test_many_threads_each_changing_its_own_keys_lose_none(collection):
     }
 
 
-def test_a_sign_out_racing_a_slow_write_leaves_the_session_deleted(collection, fail_command):
+def test_a_sign_out_racing_a_slow_write_leaves_the_session_deleted(
+    collection, fail_command, commands
+):
     app = app_with_include(collection)
     cookie = session_cookie(app)
     wsgi = app.app
-    fail_command(["update"], blockConnection=True, blockTimeMS=800)
+    fail_command(["update"], blockConnection=True, blockTimeMS=1500)
+    commands.clear()
     responses = {}
 
     def request(path):
@@ -76,7 +80,10 @@ def test_a_sign_out_racing_a_slow_write_leaves_the_session_deleted(collection, f
 
     slow = threading.Thread(target=request, args=("/set/late/1",))
     slow.start()
-    threading.Event().wait(0.3)  # the write is stuck in the server
+    deadline = time.monotonic() + 10
+    while "update" not in commands.names:  # the write is now held in the server
+        assert time.monotonic() < deadline, "the slow write never started"
+        time.sleep(0.01)
     request("/invalidate")
     slow.join(10)
 
