@@ -172,6 +172,24 @@ def app_with_factory(collection, **options):
     return webtest.TestApp(config.make_wsgi_app())
 
 
+def url_of(mongodb_uri, collection, options=""):
+    """``mongodb_uri`` with ``collection``'s database as its path."""
+    return f"{mongodb_uri.rstrip('/')}/{collection.database.name}?{options}"
+
+
+def app_on_url(url, collection=None, **settings):
+    """The test app through include, on a client the package makes from
+    ``url`` (not the tests' client)."""
+    full = {"mongosession.url": url, "mongosession.secret": SECRET}
+    if collection is not None:
+        full["mongosession.collection"] = collection.name
+    full.update(settings)
+    config = Configurator(settings=full)
+    config.include("pyramid_mongosession")
+    configure_views(config)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
 def include_settings(collection, settings=None):
     """Settings for ``config.include('pyramid_mongosession')`` on the
     tests' client and ``collection``."""

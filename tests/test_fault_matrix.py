@@ -6,9 +6,8 @@ import time
 
 import pytest
 import webtest
-from pyramid.config import Configurator
 
-from .support import SECRET, configure_views
+from .support import app_on_url, url_of
 
 FAULTS = {
     "dropped connection": {"closeConnection": True},
@@ -19,20 +18,11 @@ FAULTS = {
 }
 
 
-def app_on(mongodb_uri, collection, url_options="", **settings):
+def app_on(mongodb_uri, collection, url_options=""):
     # A short heartbeat, so that after a "not primary" error the driver finds
     # the primary again in half a second rather than at its next 10 s check.
-    url = (f"{mongodb_uri.rstrip('/')}/{collection.database.name}"
-           f"?heartbeatFrequencyMS=500&serverSelectionTimeoutMS=3000{url_options}")
-    config = Configurator(settings={
-        "mongosession.url": url,
-        "mongosession.collection": collection.name,
-        "mongosession.secret": SECRET,
-        **settings,
-    })
-    config.include("pyramid_mongosession")
-    configure_views(config)
-    return webtest.TestApp(config.make_wsgi_app())
+    options = f"heartbeatFrequencyMS=500&serverSelectionTimeoutMS=3000{url_options}"
+    return app_on_url(url_of(mongodb_uri, collection, options), collection)
 
 
 # For each command: how to provoke it, and what the change looks like when stored.

@@ -13,7 +13,7 @@ from pyramid_mongosession import (
     SessionTooLargeError,
 )
 
-from .support import SECRET, app_with_factory, app_with_include, configure_views
+from .support import SECRET, app_on_url, app_with_factory, app_with_include
 
 
 def test_failing_find_raises_session_store_error_carrying_the_pymongo_error(
@@ -82,15 +82,11 @@ def test_invalidate_that_cannot_delete_raises(collection, fail_command):
 
 
 def app_on_server(server, **settings):
-    config = Configurator(settings=dict({
-        "mongosession.url": server.uri,
-        "mongosession.secret": SECRET,
+    return app_on_url(server.uri, **{
         "mongosession.server_selection_timeout": "0.5",
         "mongosession.reaper": "off",
-    }, **settings))
-    config.include("pyramid_mongosession")
-    configure_views(config)
-    return webtest.TestApp(config.make_wsgi_app())
+        **settings,
+    })
 
 
 def test_database_down_gives_503_quickly_and_the_process_recovers(private_server):

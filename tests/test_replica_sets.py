@@ -9,11 +9,10 @@ import warnings
 import pymongo
 import pytest
 import webtest
-from pyramid.config import Configurator
 from pyramid.interfaces import ISessionFactory
 
 from .conftest import CommandLog
-from .support import SECRET, configure_views
+from .support import app_on_url, url_of
 
 
 @pytest.fixture(scope="module")
@@ -24,32 +23,15 @@ def set_name(client):
     return name
 
 
-def url_with(mongodb_uri, collection, options):
-    return f"{mongodb_uri.rstrip('/')}/{collection.database.name}?{options}"
-
-
-def app_on(url, collection, **settings):
-    """The test app through include, its client made by the package."""
-    config = Configurator(settings={
-        "mongosession.url": url,
-        "mongosession.collection": collection.name,
-        "mongosession.secret": SECRET,
-        **settings,
-    })
-    config.include("pyramid_mongosession")
-    configure_views(config)
-    return webtest.TestApp(config.make_wsgi_app())
-
-
 def package_client(app):
     return app.app.registry.getUtility(ISessionFactory).store.collection.database.client
 
 
 def test_url_options_reach_the_client_the_package_makes(mongodb_uri, collection, set_name):
-    url = url_with(mongodb_uri, collection,
+    url = url_of(mongodb_uri, collection,
                    f"replicaSet={set_name}&w=majority&retryWrites=false"
                    "&readPreference=secondaryPreferred&serverSelectionTimeoutMS=2500")
-    client = package_client(app_on(url, collection))
+    client = package_client(app_on_url(url, collection))
 
     assert client.options.replica_set_name == set_name
     assert client.write_concern.document == {"w": "majority"}
@@ -64,7 +46,7 @@ def shared(mongodb_uri, collection, set_name):
     secondaries and asks for w=majority, shared through client_callable."""
     log = CommandLog()
     log.database = collection.database.name
-    url = url_with(mongodb_uri, collection,
+    url = url_of(mongodb_uri, collection,
                    f"replicaSet={set_name}&w=majority&readPreference=secondaryPreferred")
     client = pymongo.MongoClient(url, event_listeners=[log])
     yield client, log, url
@@ -72,7 +54,7 @@ def shared(mongodb_uri, collection, set_name):
 
 
 def app_sharing(client, url, collection, **settings):
-    return app_on(url, collection, **{
+    return app_on_url(url, collection, **{
         "mongosession.client_callable": "tests.support.client_from_settings",
         "test.client": client,
         **settings,
@@ -152,7 +134,7 @@ def test_every_command_of_a_request_targets_one_document_by_id(collection, comma
 
 def test_a_forked_worker_gets_a_fresh_client(mongodb_uri, collection):
     """gunicorn --preload: the app is made, indexes ensured, then forked."""
-    app = app_on(url_with(mongodb_uri, collection, "serverSelectionTimeoutMS=5000"), collection)
+    app = app_on_url(url_of(mongodb_uri, collection, "serverSelectionTimeoutMS=5000"), collection)
     assert "principal_1" in collection.index_information()  # ensured before the fork
     read, write = os.pipe()
     pid = os.fork()
