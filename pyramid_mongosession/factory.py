@@ -165,18 +165,15 @@ class MongoSessionFactory:
 
 
 def _cookie_value(request: Any, name: str) -> Optional[str]:
-    try:
-        value: Optional[str] = request.cookies.get(name)
-        return value
-    except UnicodeDecodeError:
-        # WebOb decodes all cookies at once, and fails on any that is not
-        # UTF-8; that one must not hide ours (nor give a 500).
-        wanted = name.encode("latin-1")
-        found = None
-        for key, raw in parse_cookie(request.environ.get("HTTP_COOKIE", "")):
-            if key == wanted:
-                found = raw.decode("utf-8", "replace")
-        return found
+    """Our cookie's value, the last one of that name as in ``request.cookies``.
+    Parsed here because ``request.cookies`` decodes every cookie at once and
+    fails on any that is not UTF-8, which must not hide ours (nor give a 500)."""
+    wanted = name.encode("latin-1")
+    found = None
+    for key, raw in parse_cookie(request.environ.get("HTTP_COOKIE", "")):
+        if key == wanted:
+            found = raw.decode("utf-8", "replace")
+    return found
 
 
 def _vary_on_cookie(response: Any) -> None:
