@@ -176,6 +176,12 @@ def _cookie_value(request: Any, name: str) -> Optional[str]:
     return found
 
 
+def registered_factory(registry: Any) -> Optional[MongoSessionFactory]:
+    """The application's session factory, if it is a MongoSessionFactory."""
+    factory = registry.queryUtility(ISessionFactory)
+    return factory if isinstance(factory, MongoSessionFactory) else None
+
+
 def _vary_on_cookie(response: Any) -> None:
     vary = tuple(response.vary or ())
     if "Cookie" not in vary:

@@ -4,25 +4,18 @@ import threading
 import time
 from typing import Any, Callable
 
-from pyramid.interfaces import ISessionFactory
-
 from .errors import SessionStoreError
-from .factory import MongoSessionFactory
+from .factory import registered_factory
 from .session import MongoSession
 
 log = logging.getLogger(__name__)
-
-
-def _our_factory(registry: Any) -> Any:
-    factory = registry.queryUtility(ISessionFactory)
-    return factory if isinstance(factory, MongoSessionFactory) else None
 
 
 def write_back_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Any:
     """Write the session before the response leaves the tween chain, so that
     a :class:`SessionStoreError` reaches the application's exception views
     instead of surfacing after a success response was made."""
-    if _our_factory(registry) is None:
+    if registered_factory(registry) is None:
         return handler
 
     def write_back_tween(request: Any) -> Any:
@@ -67,7 +60,7 @@ class Reaper:
 
 def reaper_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Any:
     """With ``mongosession.reaper = tween``, start a reap when one is due."""
-    factory = _our_factory(registry)
+    factory = registered_factory(registry)
     if factory is None or factory.options.reaper != "tween":
         return handler
     reaper = Reaper(factory.store, factory.options.reap_interval, factory.now)
