@@ -9,6 +9,7 @@ from pyramid.interfaces import ISessionFactory
 from webob.cookies import SignedSerializer, parse_cookie
 from zope.interface import implementer
 
+from .operations import utc_now
 from .serializers import codec_for
 from .session import MongoSession
 from .settings import CONNECTION_OPTIONS, Options, build_options
@@ -18,10 +19,6 @@ SALT = "pyramid_mongosession."
 # A signed cookie is ~150 characters; anything much longer is not ours.
 MAX_COOKIE_LENGTH = 512
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
-
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 class _SessionIdText:
@@ -99,6 +96,7 @@ class MongoSessionFactory:
         clock: Optional[Callable[[], datetime.datetime]],
     ) -> None:
         self.options = options
+        self._clock = clock or utc_now
         self.store = SessionStore(
             collection,
             codec_for(options.serializer),
@@ -107,8 +105,8 @@ class MongoSessionFactory:
             ttl_index=options.reaper == "ttl",
             ensure_indexes_later=True,
             read_preference=options.read_preference,
+            clock=self.now,
         )
-        self._clock = clock or utc_now
         self._signers = [
             SignedSerializer(secret, SALT, serializer=_SessionIdText())
             for secret in options.secret

@@ -60,6 +60,7 @@ class AcrossSessions:
     many sessions at once."""
 
     collection: Any
+    clock: Callable[[], datetime.datetime]
     timeout: Optional[int]
     absolute_timeout: Optional[int]
     _call: Callable[..., Any]
@@ -69,6 +70,9 @@ class AcrossSessions:
         self._moves: "weakref.WeakValueDictionary[str, PendingMove]" = (
             weakref.WeakValueDictionary()
         )
+
+    def _expired(self, now: Optional[datetime.datetime]) -> Dict[str, Any]:
+        return {"expires": {"$lte": now or self.clock()}}
 
     def start_move(self, old_id: str, new_id: str) -> PendingMove:
         """Note that the session stored under ``old_id`` is moving to
@@ -114,11 +118,11 @@ class AcrossSessions:
           A non-empty ``str``.
 
         ``now``
-          What counts as now, an aware datetime.  Default: the current time.
+          What counts as now, an aware datetime.  Default: the store's clock.
         """
         query = {
             "principal": _check_principal(principal),
-            "expires": self._unexpired(now or utc_now()),
+            "expires": self._unexpired(now or self.clock()),
         }
         fields = {"created": 1, "expires": 1, "timeout": 1}
 
@@ -155,7 +159,7 @@ class AcrossSessions:
 
         ``now``
           Documents whose ``expires`` is not after it are deleted.
-          Default: the current time.
+          Default: the store's clock.
 
         ``batch_size``
           Documents found and deleted per command, at least 1.
@@ -166,7 +170,7 @@ class AcrossSessions:
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number above 0, not {batch_size!r}")
-        expired = {"expires": {"$lte": now or utc_now()}}
+        expired = self._expired(now)
         deleted = 0
         while True:
             ids = self._call(self._expired_ids, expired, batch_size, action="find expired sessions")
@@ -189,10 +193,9 @@ class AcrossSessions:
 
     def count_expired(self, now: Optional[datetime.datetime] = None) -> int:
         """How many documents :meth:`reap` would delete now."""
-        expired = {"expires": {"$lte": now or utc_now()}}
-        return int(
-            self._call(self.collection.count_documents, expired, action="count expired sessions")
-        )
+        return int(self._call(
+            self.collection.count_documents, self._expired(now), action="count expired sessions"
+        ))
 
     def stats(self, now: Optional[datetime.datetime] = None) -> SessionStats:
         """Counts and total size of the stored sessions, in one pass over
@@ -200,7 +203,7 @@ class AcrossSessions:
         expired = {
             "$and": [
                 {"$eq": [{"$type": "$expires"}, "date"]},
-                {"$lte": ["$expires", now or utc_now()]},
+                {"$lte": ["$expires", now or self.clock()]},
             ]
         }
         has_principal = {"$eq": [{"$type": "$principal"}, "string"]}

@@ -3,7 +3,7 @@ delete, with the operations across sessions from :mod:`.operations`."""
 import dataclasses
 import datetime
 import logging
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 from bson.codec_options import CodecOptions
 from bson.errors import BSONError
@@ -12,7 +12,7 @@ from pymongo.read_preferences import Primary, make_read_preference, read_pref_mo
 from .errors import SessionStoreError, SessionTooLargeError, call_mongodb
 from .indexes import Indexes
 from .keys import escape_key, hash_id, unescape_key
-from .operations import AcrossSessions, SessionInfo, SessionStats
+from .operations import AcrossSessions, SessionInfo, SessionStats, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,10 @@ class SessionStore(AcrossSessions):
       The read preference mode of a request's read of its session, whatever
       the collection's: a request must read what the previous one wrote.
       Everything else reads from the primary.  Default: ``"primary"``.
+
+    ``clock``
+      Returns the current time, aware UTC; what ``reap``, ``stats`` and
+      ``sessions_of`` take as now.  Default: the system clock.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class SessionStore(AcrossSessions):
         ttl_index: bool = True,
         ensure_indexes_later: bool = False,
         read_preference: str = "primary",
+        clock: Callable[[], datetime.datetime] = utc_now,
     ):
         self.collection = collection.with_options(
             codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc),
@@ -91,6 +96,7 @@ class SessionStore(AcrossSessions):
             )
         )
         self.codec = codec
+        self.clock = clock
         self.timeout = timeout
         self.absolute_timeout = absolute_timeout
         self.indexes = Indexes(self.collection, ttl=ttl_index, pending=ensure_indexes_later)

@@ -35,10 +35,9 @@ class Reaper:
     """Deletes expired sessions at most once per ``interval`` seconds, in a
     background thread so no request waits for it."""
 
-    def __init__(self, store: Any, interval: float, now: Callable[[], Any]):
+    def __init__(self, store: Any, interval: float):
         self.store = store
         self.interval = interval
-        self.now = now
         self._lock = threading.Lock()
         self._last_start = float("-inf")
 
@@ -51,7 +50,7 @@ class Reaper:
 
     def reap(self) -> None:
         try:
-            deleted = self.store.reap(self.now())
+            deleted = self.store.reap()
         except Exception:
             log.exception("reaping expired sessions failed")
         else:
@@ -63,7 +62,7 @@ def reaper_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Any:
     factory = registered_factory(registry)
     if factory is None or factory.options.reaper != "tween":
         return handler
-    reaper = Reaper(factory.store, factory.options.reap_interval, factory.now)
+    reaper = Reaper(factory.store, factory.options.reap_interval)
     registry.mongosession_reaper = reaper
 
     def reaper_tween(request: Any) -> Any:

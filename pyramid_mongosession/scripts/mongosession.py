@@ -128,7 +128,7 @@ def ensure_indexes(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
 
 
 def reap(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = store.clock()
     bar = ProgressBar(store.count_expired(now), err)
     try:
         deleted = store.reap(now, batch_size=args.batch_size, progress=bar.update)
