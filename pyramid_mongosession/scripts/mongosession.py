@@ -1,6 +1,7 @@
 """``mongosession CONFIG_URI COMMAND``: look after the sessions of the
 application a paste config describes, the way ``pshell`` and ``proutes`` do."""
 import argparse
+import dataclasses
 import datetime
 import json
 import logging
@@ -141,14 +142,7 @@ def reap(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
 
 
 def stats(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
-    found = store.stats()
-    figures = {
-        "collection": store.collection.full_name,
-        "live": found.live,
-        "expired": found.expired,
-        "with_principal": found.with_principal,
-        "total_bytes": found.total_bytes,
-    }
+    figures = {"collection": store.collection.full_name, **dataclasses.asdict(store.stats())}
     if args.json:
         print(json.dumps(figures), file=out)
         return
