@@ -19,7 +19,7 @@ import time
 
 from .app import User, make_app
 from .backends import BACKENDS
-from .stores import ROOT, cpu_seconds
+from .stores import ROOT, cpu_seconds, rss_kb
 
 SCENARIOS = {  # name: (paths per iteration, needs a user with a session, large session)
     "untouched": (["/untouched"], True, False),
@@ -38,7 +38,6 @@ def drive(wsgi, users, paths, requests, fresh_users):
         for user in users:
             if fresh_users:
                 user = User(wsgi)
-                user.wsgi = wsgi
             for path in paths:
                 user.get(path)
                 done += 1
@@ -163,14 +162,6 @@ def two_apps(configure, server):
     counted = make_app(configure, server)
     server.counting = False
     return timed, counted
-
-
-def rss_kb():
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def scale_and_memory(requests, repetitions, stored, memory_sessions):

@@ -15,9 +15,7 @@ import json
 import os
 import random
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,12 +25,12 @@ import urllib.parse
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from bench.stores import rss_kb  # noqa: E402
+from tests.demo_server import DemoServer  # noqa: E402 - pserve, as the browser tests run it
 from tests.servers import WireServer  # noqa: E402 - the same server the tests use
 
-PSERVE = os.path.join(os.path.dirname(sys.executable), "pserve")
 ITEMS = ("teapot", "mug", "kettle", "tea-tin", "strainer", "cosy")
 CART_LINE = re.compile(r'<tr data-item="([^"]+)">\s*<td class="quantity">(\d+)×')
-SERVING = re.compile(r"Serving on http://([\d.]+):(\d+)")
 
 
 class Client:
@@ -111,37 +109,6 @@ class Client:
             self.request("GET", "/session")
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def start_demo(url, directory):
-    with open(os.path.join(ROOT, "development.ini"), encoding="utf-8") as f:
-        ini = f.read()
-    ini = ini.replace("mongosession.url = embedded", f"mongosession.url = {url}")
-    ini = ini.replace("listen = localhost:6543", "listen = 127.0.0.1:0\nthreads = 8")
-    path = os.path.join(directory, "load.ini")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(ini)
-    log = open(os.path.join(directory, "pserve.log"), "w+")
-    process = subprocess.Popen([PSERVE, path], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        log.seek(0)
-        found = SERVING.search(log.read())
-        if found:
-            return process, found.group(1), int(found.group(2))
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    log.seek(0)
-    raise RuntimeError(f"pserve did not start:\n{log.read()}")
-
-
 def drive(host, port, clients, duration, seed):
     stop = time.monotonic() + duration
     shoppers = [Client(host, port, n, random.Random(seed + n)) for n in range(clients)]
@@ -178,15 +145,15 @@ def run(clients, duration, seed=1):
         url = server.uri
     url = url.rstrip("/") + f"/load_{os.getpid()}"
     with tempfile.TemporaryDirectory() as directory:
-        process, host, port = start_demo(url, directory)
+        demo = DemoServer(directory, mongodb_url=url, threads=8).start()
+        host, port = urllib.parse.urlsplit(demo.url).netloc.split(":")
         try:
-            drive(host, port, min(clients, 4), 2.0, seed + 1000)  # warm-up
-            rss_before = rss_kb(process.pid)
-            shoppers, failures = drive(host, port, clients, duration, seed)
-            rss_after = rss_kb(process.pid)
+            drive(host, int(port), min(clients, 4), 2.0, seed + 1000)  # warm-up
+            rss_before = rss_kb(demo.process.pid)
+            shoppers, failures = drive(host, int(port), clients, duration, seed)
+            rss_after = rss_kb(demo.process.pid)
         finally:
-            os.kill(process.pid, signal.SIGTERM)
-            process.wait(30)
+            demo.stop()
             if server is not None:
                 server.stop()
     latencies = sorted(t for s in shoppers for t in s.latencies)

@@ -29,6 +29,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def rss_kb(pid="self"):
+    """Resident memory of a process, from /proc."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 class MongoTraffic(monitoring.CommandListener):
     """Commands and bytes sent, per command name, for the clients it watches."""
 

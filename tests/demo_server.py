@@ -16,17 +16,26 @@ _EMBEDDED = re.compile(r"embedded SecantusDB at mongodb://([\d.]+):(\d+)/")
 
 
 class DemoServer:
-    """The demo as a new user runs it; only the port differs (0: a free one)."""
+    """The demo as a new user runs it; only the port differs (0: a free one).
 
-    def __init__(self, directory):
+    ``mongodb_url`` replaces the embedded database with that server, and
+    ``threads`` sets waitress's worker threads (the benchmark's load run)."""
+
+    def __init__(self, directory, mongodb_url=None, threads=None):
         self.directory = str(directory)
         self.ini = os.path.join(self.directory, "development.ini")
         self.log_path = os.path.join(self.directory, "pserve.log")
         with open(os.path.join(ROOT, "development.ini"), encoding="utf-8") as f:
             text = f.read()
-        assert "listen = localhost:6543" in text
+        listen = "listen = 127.0.0.1:0" + (f"\nthreads = {threads}" if threads else "")
+        replacements = {"listen = localhost:6543": listen}
+        if mongodb_url:
+            replacements["mongosession.url = embedded"] = f"mongosession.url = {mongodb_url}"
+        for old, new in replacements.items():
+            assert old in text
+            text = text.replace(old, new)
         with open(self.ini, "w", encoding="utf-8") as f:
-            f.write(text.replace("listen = localhost:6543", "listen = 127.0.0.1:0"))
+            f.write(text)
         self.process = None
         self.url = ""
         self.database_address = None
@@ -44,8 +53,9 @@ class DemoServer:
             serving = _SERVING.search(output)
             if serving:
                 self.url = serving.group(1) + "/"
-                host, port = _EMBEDDED.search(output).groups()
-                self.database_address = (host, int(port))
+                embedded = _EMBEDDED.search(output)
+                if embedded:
+                    self.database_address = (embedded.group(1), int(embedded.group(2)))
                 return self
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
