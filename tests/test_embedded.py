@@ -36,7 +36,9 @@ def test_a_data_directory_in_use_gives_a_clear_error(tmp_path):
 
 
 def test_a_real_url_is_used_as_it_is(mongodb_uri):
-    database = DemoDatabase.from_settings({"mongosession.url": mongodb_uri})
+    database = DemoDatabase.from_settings(
+        {"mongosession.url": mongodb_uri, "mongosession.secret": "s"}
+    )
 
     assert database.server is None
     assert database.url == mongodb_uri

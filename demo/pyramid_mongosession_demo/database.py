@@ -7,6 +7,8 @@ from typing import Any, Mapping, MutableMapping
 
 import pymongo
 
+from pyramid_mongosession.settings import options_from_settings
+
 from .commands import CommandRecorder
 from .embedded import EmbeddedServer
 
@@ -32,13 +34,14 @@ class DemoDatabase:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "DemoDatabase":
         url = settings.get("mongosession.url", EMBEDDED).strip()
-        timeout = float(settings.get("mongosession.server_selection_timeout", 3))
-        if url != EMBEDDED:
-            return cls(url, timeout)
-        server = EmbeddedServer(settings["demo.data_dir"])
-        server.start()
-        server.stop_at_exit()
-        return cls(server.url, timeout, server)
+        server = None
+        if url == EMBEDDED:
+            server = EmbeddedServer(settings["demo.data_dir"])
+            url = server.start()
+            server.stop_at_exit()
+        # The package's own parsing, so a bad value gets its error message.
+        options = options_from_settings({**settings, "mongosession.url": url})
+        return cls(url, options.server_selection_timeout, server)
 
 
 def shared_client(settings: MutableMapping[str, Any]) -> Any:
