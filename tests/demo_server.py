@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+from .servers import terminate
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PSERVE = os.path.join(os.path.dirname(sys.executable), "pserve")
 
@@ -72,15 +74,9 @@ class DemoServer:
         be gone when pserve is."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-                raise
+        stopped = terminate(self.process, 30)
         self.process = None
+        assert stopped, "pserve did not stop on SIGTERM"
         if self.database_address:
             _wait_until_closed(self.database_address)
 

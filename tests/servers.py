@@ -12,6 +12,21 @@ import pymongo
 _LISTENING = re.compile(rb"listening on [\d.]+:(\d+)")
 
 
+def terminate(process, timeout):
+    """SIGTERM to its own pid, SIGKILL after ``timeout`` seconds; whether
+    SIGTERM was enough."""
+    if process.poll() is not None:
+        return True
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        return False
+
+
 class WireServer:
     """``python -m secantus`` on a free port, stopped by its own pid."""
 
@@ -68,13 +83,8 @@ class WireServer:
         return self._log.read().decode(errors="replace")[-2000:]
 
     def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            terminate(self.process, 10)
         self.process = None
 
     def restart(self):
