@@ -253,9 +253,11 @@ class MongoSession(WriteBack):
     def flash(self, msg: Any, queue: str = "", allow_duplicate: bool = True) -> None:
         key = "_f_" + queue
         self._keys.check(key, [msg])
-        storage = self.setdefault(key, [])
+        storage = self._data.setdefault(key, [])
         if allow_duplicate or msg not in storage:
             storage.append(msg)
+            # Marked changed here: no fingerprints of the queue to compare.
+            self._keys.change(key)
 
     def pop_flash(self, queue: str = "") -> Any:
         return self.pop("_f_" + queue, [])
