@@ -1,6 +1,7 @@
 """Session keys as MongoDB field names, and session ids as stored ``_id``."""
 import hashlib
 import re
+from typing import Any
 
 _ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\x00": "%00"}
 _ESCAPED = re.compile("%(25|2E|24|00)")
@@ -24,6 +25,12 @@ def unescape_key(field: str) -> str:
     return _ESCAPED.sub(lambda match: _UNESCAPES[match.group(1)], field)
 
 
-def hash_id(session_id: str) -> str:
-    """The stored ``_id``: reading the collection does not reveal live ids."""
-    return hashlib.sha256(session_id.encode("ascii")).hexdigest()
+def hash_id(session_id: str) -> bytes:
+    """The stored ``_id``, the 32-byte SHA-256 digest of the id (BSON binary):
+    reading the collection does not reveal live ids."""
+    return hashlib.sha256(session_id.encode("ascii")).digest()
+
+
+def hashed_id_text(stored_id: Any) -> str:
+    """A stored ``_id`` as people read it: hex for the digest."""
+    return stored_id.hex() if isinstance(stored_id, bytes) else str(stored_id)

@@ -6,13 +6,13 @@ import datetime
 import weakref
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from .keys import hash_id
+from .keys import hash_id, hashed_id_text
 
 
 @dataclasses.dataclass(frozen=True)
 class SessionInfo:
     """One session of a principal, as :meth:`AcrossSessions.sessions_of`
-    lists it: never the session id, only its hash."""
+    lists it: never the session id, only its hash (in hex)."""
 
     hashed_id: str
     created: datetime.datetime
@@ -143,7 +143,7 @@ class AcrossSessions:
             ):
                 renewed = None
         return SessionInfo(
-            document["_id"], created, expires, renewed, document.get("timeout")
+            hashed_id_text(document["_id"]), created, expires, renewed, document.get("timeout")
         )
 
     def reap(

@@ -144,7 +144,7 @@ def test_your_session_page_shows_the_stored_document(shopper, collection):
     page = shopper.get("/session")
 
     stored = collection.find_one()
-    assert stored["_id"][:16] in page.text
+    assert stored["_id"].hex()[:16] in page.text
     assert re.search(r'<td id="keys">.*<code>cart</code>', page.text)
     assert re.search(r'<td id="size">\d+ bytes</td>', page.text)
     assert "(in 1" in page.text  # expires in about 1200 seconds

@@ -2,7 +2,7 @@
 reads literally, and back."""
 import pytest
 
-from pyramid_mongosession.keys import escape_key, hash_id, unescape_key
+from pyramid_mongosession.keys import escape_key, hash_id, hashed_id_text, unescape_key
 
 KEYS = ["plain", "", ".", "a.b", "$x", "x$", "%", "%2E", "%25", "\x00", "a.b$c%d\x00e",
         "%%", "ünï.cødé", "data"]
@@ -27,7 +27,12 @@ def test_plain_keys_are_stored_as_they_are():
     assert escape_key("cart") == "cart"
 
 
-def test_hash_id_is_hex_sha256():
-    assert hash_id("abc") == (
+def test_hash_id_is_the_sha256_digest():
+    assert hash_id("abc") == bytes.fromhex(
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
+
+
+def test_a_hashed_id_reads_as_hex():
+    assert hashed_id_text(hash_id("abc")).startswith("ba7816bf8f01cfea")
+    assert hashed_id_text("written-by-hand") == "written-by-hand"

@@ -128,8 +128,8 @@ def test_every_command_of_a_request_targets_one_document_by_id(collection, comma
     filters += [d["q"] for c in commands.documents("delete") for d in c["deletes"]]
     inserted = [d["_id"] for c in commands.documents("insert") for d in c["documents"]]
     assert sorted(set(commands.names)) == ["delete", "find", "insert", "update"]
-    assert all(isinstance(f["_id"], str) and len(f["_id"]) == 64 for f in filters)
-    assert all(isinstance(i, str) and len(i) == 64 for i in inserted)
+    assert all(isinstance(f["_id"], bytes) and len(f["_id"]) == 32 for f in filters)
+    assert all(isinstance(i, bytes) and len(i) == 32 for i in inserted)
 
 
 def test_a_forked_worker_gets_a_fresh_client(mongodb_uri, collection):

@@ -90,7 +90,7 @@ def test_stored_document_holds_the_hash_of_the_id_never_the_id(collection):
     session_id = app_running(collection, remember_id).get("/").json
     assert len(session_id) >= 43  # 256 bits, URL-safe base64
     document = collection.find_one()
-    assert document["_id"] == hashlib.sha256(session_id.encode()).hexdigest()
+    assert document["_id"] == hashlib.sha256(session_id.encode()).digest()  # BSON binary, 32 bytes
     assert session_id not in repr(document)
     assert set(document) == {"_id", "data", "created", "expires"}
     assert document["expires"] - document["created"] == datetime.timedelta(seconds=1200)
@@ -280,7 +280,7 @@ def test_regenerate_id_of_a_new_session_just_uses_a_new_id(collection):
 
     first, second = app_running(collection, regenerate).get("/").json
     assert first != second
-    assert collection.find_one()["_id"] == hashlib.sha256(second.encode()).hexdigest()
+    assert collection.find_one()["_id"] == hashlib.sha256(second.encode()).digest()
 
 
 def test_regenerate_after_the_session_was_revoked_does_not_bring_it_back(collection):

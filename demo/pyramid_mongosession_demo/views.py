@@ -12,7 +12,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from pyramid_mongosession import SessionStoreError, get_session_store
-from pyramid_mongosession.keys import hash_id
+from pyramid_mongosession.keys import hash_id, hashed_id_text
 
 from .catalogue import PRODUCTS, euros
 
@@ -130,7 +130,7 @@ def _stored_document(request: Any) -> Dict[str, Any]:
     if document is None:
         return {}
     return {
-        "id": document["_id"],
+        "id": hashed_id_text(document["_id"]),
         "data_keys": sorted(session.keys()),
         "data": json_util.dumps(
             document["data"], indent=1, json_options=json_util.RELAXED_JSON_OPTIONS
@@ -150,7 +150,7 @@ def _other_sessions(request: Any) -> List[Any]:
         return []
     with request.registry.demo_database.recorder.paused():
         sessions = get_session_store(request.registry).sessions_of(principal)
-    this_one = hash_id(request.session.id)
+    this_one = hashed_id_text(hash_id(request.session.id))
     return [info for info in sessions if info.hashed_id != this_one]
 
 
