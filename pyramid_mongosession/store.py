@@ -111,12 +111,22 @@ class SessionStore(AcrossSessions):
             return {"$not": {"$lte": now}}
         return {"$gt": now}
 
+    def _is_live(self, expires: Optional[datetime.datetime], now: datetime.datetime) -> bool:
+        if expires is None:
+            return self.timeout is None and self.absolute_timeout is None
+        return expires > now
+
     def load(self, session_id: str, now: datetime.datetime) -> Optional[StoredSession]:
-        """The live session stored under ``session_id``, or ``None``."""
-        live = {"_id": hash_id(session_id), "expires": self._unexpired(now)}
+        """The live session stored under ``session_id``, or ``None``.
+
+        Found by ``_id`` alone, the cheapest lookup a server has, and checked
+        for expiry here: a document the TTL monitor has not removed yet is
+        never used."""
         try:
             document = self._call(
-                self._session_reads.find_one, live, action="load the session"
+                self._session_reads.find_one,
+                {"_id": hash_id(session_id)},
+                action="load the session",
             )
         except BSONError as error:
             log.warning("session document cannot be decoded, starting afresh: %s", error)
@@ -124,7 +134,7 @@ class SessionStore(AcrossSessions):
         if document is None:
             return None
         try:
-            return self._decode(document)
+            stored = self._decode(document)
         except Exception as error:  # whatever a serializer's loads() raises
             log.warning(
                 "session data cannot be decoded with the %r serializer, "
@@ -133,6 +143,7 @@ class SessionStore(AcrossSessions):
                 error,
             )
             return None
+        return stored if self._is_live(stored.expires, now) else None
 
     def _decode(self, document: Mapping[str, Any]) -> StoredSession:
         created, expires = document["created"], document.get("expires")

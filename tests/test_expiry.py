@@ -27,6 +27,21 @@ def test_session_ends_after_the_idle_timeout(collection):
     assert app.get("/get/a").json is None
 
 
+def test_an_expired_document_not_yet_removed_is_never_used_nor_revived(collection):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=600, clock=clock)
+    app.get("/set/a/1")
+    expired = collection.find_one()
+    clock.advance(601)
+
+    assert app.get("/get/a").json is None
+    app.get("/set/b/2")
+
+    assert collection.find_one({"_id": expired["_id"]}) == expired
+    (fresh,) = collection.find({"_id": {"$ne": expired["_id"]}})
+    assert fresh["data"] == {"b": "2"}
+
+
 def test_renewal_is_lazy_and_moves_only_expires(collection, commands):
     clock = Clock()
     app = app_with_factory(collection, timeout=1000, clock=clock)  # renews after 100 s

@@ -53,14 +53,13 @@ def test_read_within_reissue_time_is_one_find_and_no_write(collection, commands)
     assert "Set-Cookie" not in response.headers
 
 
-def test_find_requires_the_session_to_be_live(collection, commands):
+def test_find_is_by_id_alone(collection, commands):
     app = app_with_factory(collection)
     app.get("/set/a/1")
     commands.clear()
     app.get("/get/a")
     (find,) = commands.documents("find")
-    assert set(find["filter"]) == {"_id", "expires"}
-    assert set(find["filter"]["expires"]) == {"$gt"}
+    assert find["filter"] == {"_id": collection.find_one()["_id"]}
 
 
 def test_write_is_one_find_and_one_field_level_update(collection, commands):
