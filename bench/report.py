@@ -121,7 +121,9 @@ def write_reports(results, directory, chart_path):
     stamp = results["date"].replace(":", "")
     with open(os.path.join(directory, f"{stamp}.json"), "w") as out:
         json.dump(results, out, indent=2)
-    text = f"Run {results['date']} on {results['machine']}\n\n" + table(results)
+    retrying = "on" if results["settings"].get("retry_writes") else "off"
+    text = (f"Run {results['date']} on {results['machine']}; "
+            f"retryable writes {retrying}\n\n" + table(results))
     text += "\n| target | figure | met |\n|---|---:|---|\n" + "".join(
         f"| {t['target']} | {t['figure']} | {'yes' if t['met'] else 'NO'} |\n"
         for t in results["targets"]

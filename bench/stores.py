@@ -64,11 +64,17 @@ class MongoTraffic(monitoring.CommandListener):
 
 
 class MongoServer:
-    """A fresh SecantusDB server, with a client whose commands are counted."""
+    """A fresh SecantusDB server, with a client whose commands are counted.
+
+    Its clients make no retryable writes unless ``retry_writes``: SecantusDB
+    keeps a record of every retryable write for 30 minutes and scans them
+    all on each write, so its writes slow down as they pile up (mongod keeps
+    one record per session).  Off, every store gets the same flat cost."""
 
     kind = "mongodb"
 
-    def __init__(self):
+    def __init__(self, retry_writes=False):
+        self.retry_writes = retry_writes
         self.server = WireServer().start()
         self.traffic = MongoTraffic()
         self.counting = False
@@ -80,7 +86,8 @@ class MongoServer:
         timing runs use one without a listener, whose events cost CPU."""
         listeners = [self.traffic] if self.counting else []
         return pymongo.MongoClient(
-            f"{self.url}{database}", tz_aware=True, event_listeners=listeners
+            f"{self.url}{database}", tz_aware=True, event_listeners=listeners,
+            retryWrites=self.retry_writes,
         )
 
     def reset_counts(self):
