@@ -116,38 +116,70 @@ def start_server(server_class, retry_writes):
     return server_class()
 
 
-def run_backend(name, users_count, requests, repetitions, retry_writes=False):
-    configure, server_class = BACKENDS[name]
-    server = start_server(server_class, retry_writes)
-    try:
-        apps = two_apps(configure, server)
-        wsgi = apps[0]
-        users = [User(wsgi) for _ in range(users_count)]
-        for user in users:
+class Contender:
+    """One store, set up for the run: its own fresh server, the app twice
+    (timed, counted), and its users, each with a stored session."""
+
+    def __init__(self, name, users_count, retry_writes):
+        self.name = name
+        configure, server_class = BACKENDS[name]
+        self.server = start_server(server_class, retry_writes)
+        self.apps = two_apps(configure, self.server)
+        self.users = [User(self.apps[0]) for _ in range(users_count)]
+        for user in self.users:
             user.get("/write")
-        large_users = users[: max(1, users_count // 10)]
+        self.large_users = self.users[: max(1, users_count // 10)]
         try:
-            for user in large_users:
+            for user in self.large_users:
                 user.get("/seed_large")
         except ValueError:  # a cookie cannot hold 20 KB
-            large_users = []
-        results = {}
-        for scenario, (paths, with_session, large) in SCENARIOS.items():
-            who = large_users if large else users
-            if not who:
-                results[scenario] = None
-                continue
-            measure(apps, server, who, paths, max(10, requests // 5), not with_session)
-            runs = [measure(apps, server, who, paths, requests, not with_session)
-                    for _ in range(repetitions)]
-            results[scenario] = median_of(runs)
-        if name == "pyramid_mongosession" and results["large session, one key"]:
-            results["large session, one key"]["whole_document_bytes"] = _document_size(server)
-        results["concurrency_keys_kept"] = concurrency(wsgi)
+            self.large_users = []
+
+    def measure(self, scenario, requests):
+        paths, with_session, large = SCENARIOS[scenario]
+        who = self.large_users if large else self.users
+        return measure(self.apps, self.server, who, paths, requests, not with_session)
+
+    def can_run(self, scenario):
+        return bool(self.large_users) or not SCENARIOS[scenario][2]
+
+    def stop(self):
+        if self.server:
+            self.server.stop()
+
+
+def run_backends(names, users_count, requests, repetitions, retry_writes=False):
+    """Every scenario on every store.  The stores take turns, one repetition
+    each, so that a change in the machine's speed during the run falls on
+    all of them alike rather than on whichever ran at the time."""
+    contenders = []
+    try:
+        for name in names:
+            contenders.append(Contender(name, users_count, retry_writes))
+        results = {name: {} for name in names}
+        for scenario in SCENARIOS:
+            running = [c for c in contenders if c.can_run(scenario)]
+            for contender in contenders:
+                results[contender.name][scenario] = None
+            for contender in running:  # warm-up
+                contender.measure(scenario, max(10, requests // 5))
+            runs = {contender.name: [] for contender in running}
+            for _ in range(repetitions):
+                for contender in running:
+                    runs[contender.name].append(contender.measure(scenario, requests))
+            for name, its_runs in runs.items():
+                results[name][scenario] = median_of(its_runs)
+        for contender in contenders:
+            figures = results[contender.name]
+            if contender.name == "pyramid_mongosession" and contender.large_users:
+                figures["large session, one key"]["whole_document_bytes"] = (
+                    _document_size(contender.server)
+                )
+            figures["concurrency_keys_kept"] = concurrency(contender.apps[0])
         return results
     finally:
-        if server:
-            server.stop()
+        for contender in contenders:
+            contender.stop()
 
 
 def _document_size(server):
@@ -237,7 +269,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--requests", type=int, default=400, help="per repetition")
-    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--stored", type=int, default=100_000)
     parser.add_argument("--memory-sessions", type=int, default=10_000)
     parser.add_argument("--backends", nargs="*", default=list(BACKENDS))
@@ -251,12 +283,10 @@ def main(argv=None):
                    f"{platform.python_version()}, {platform.platform()}",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "settings": vars(args),
-        "backends": {},
     }
-    for name in args.backends:
-        results["backends"][name] = run_backend(
-            name, args.users, args.requests, args.repetitions, args.retry_writes
-        )
+    results["backends"] = run_backends(
+        args.backends, args.users, args.requests, args.repetitions, args.retry_writes
+    )
     if "pyramid_mongosession" in args.backends and args.stored:
         results["scale"] = scale_and_memory(
             args.requests, args.repetitions, args.stored, args.memory_sessions,
