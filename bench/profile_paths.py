@@ -2,95 +2,97 @@
 
     .venv/bin/python -m bench.profile_paths [read|write] [requests]
 
-First the CPU per request of the view through the package, beside the
-untouched view (Pyramid and this harness alone) and the same commands sent
-with bare pymongo (the floor no store on pymongo goes under); what is left
-is the package's own work.  Then cProfile's top entries by own CPU time,
-and the package's own functions."""
+First the client CPU per request through the package beside the same
+Pyramid app whose views send the same commands with bare pymongo (no
+signed cookie, no session object): the difference is the package's own
+work.  The two take turns in short blocks, so a change in the machine's
+speed falls on both.  Then the database server's CPU per request, and
+cProfile's top entries by own CPU time and the package's own functions."""
 import cProfile
-import datetime
 import pstats
+import statistics
 import sys
 import time
 
+from pyramid.config import Configurator
+
+from pyramid_mongosession import get_session_store
+from pyramid_mongosession.factory import registered_factory
 from pyramid_mongosession.keys import hash_id
 
 from .app import User, make_app
 from .backends import BACKENDS
 from .stores import MongoServer, cpu_seconds
 
+BLOCK = 200  # requests per turn
 
-def cpu_ms_per_call(call, count):
+
+def bare_app(package_app, users):
+    """The same views, sending the package's commands with pymongo itself,
+    for the same stored sessions: the id comes from a table, not a signature."""
+    sessions = get_session_store(package_app.registry).collection
+    verify = registered_factory(package_app.registry)._verify
+    stored_id = {user.cookie: hash_id(verify(user.cookie)[0]) for user in users}
+
+    def read(request):
+        document = sessions.find_one({"_id": stored_id[request.cookies["session"]]})
+        return document["data"].get("counter", 0)
+
+    def write(request):
+        _id = stored_id[request.cookies["session"]]
+        counter = sessions.find_one({"_id": _id})["data"].get("counter", 0) + 1
+        sessions.update_one({"_id": _id}, {"$set": {"data.counter": counter}})
+        return counter
+
+    config = Configurator(settings={})
+    for view in (read, write):
+        config.add_route(view.__name__, f"/{view.__name__}")
+        config.add_view(view, route_name=view.__name__, renderer="json")
+    return config.make_wsgi_app()
+
+
+def cpu_ms_per_request(users, path, count):
     start = time.process_time()
     for number in range(count):
-        call(number)
+        users[number % len(users)].get(path)
     return 1000 * (time.process_time() - start) / count
-
-
-def bare_pymongo(server, view):
-    """The view's commands sent with pymongo alone: a ``find_one`` by
-    ``_id``, and for a write an ``update_one`` of one field as well."""
-    client = server.client("floor")
-    sessions = client.floor.sessions
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ids = [hash_id(f"session{number}") for number in range(50)]
-    sessions.insert_many([{"_id": _id, "data": {"counter": 0}, "created": now,
-                           "expires": now + datetime.timedelta(hours=1)} for _id in ids])
-
-    def read(number):
-        sessions.find_one({"_id": ids[number % len(ids)]})
-
-    def write(number):
-        read(number)
-        sessions.update_one({"_id": ids[number % len(ids)]},
-                            {"$set": {"data.counter": number}})
-
-    return read if view == "read" else write
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     view = argv[0] if argv else "read"
-    requests = int(argv[1]) if len(argv) > 1 else 2000
+    requests = int(argv[1]) if len(argv) > 1 else 3000
+    path = f"/{view}"
     server = MongoServer()
     try:
-        wsgi = make_app(BACKENDS["pyramid_mongosession"][0], server)
-        users = [User(wsgi) for _ in range(50)]
+        package = make_app(BACKENDS["pyramid_mongosession"][0], server)
+        users = [User(package) for _ in range(50)]
         for user in users:
             user.get("/write")
-
-        def through_package(number):
-            users[number % len(users)].get(f"/{view}")
-
-        def untouched(number):
-            users[number % len(users)].get("/untouched")
-
-        floor = bare_pymongo(server, view)
-        for call in (through_package, untouched, floor):
-            cpu_ms_per_call(call, requests // 5)  # warm-up
-        server_cpu = cpu_seconds(server.pid)
-        figures = {
-            f"{view} through pyramid_mongosession": cpu_ms_per_call(through_package, requests),
-        }
-        server_cpu = 1000 * (cpu_seconds(server.pid) - server_cpu) / requests
-        figures.update({
-            "untouched view (Pyramid, this harness)": cpu_ms_per_call(untouched, requests),
-            f"{view}'s commands with bare pymongo": cpu_ms_per_call(floor, requests),
-        })
+        bare_users = [User(bare_app(package, users)) for _ in users]
+        for bare_user, user in zip(bare_users, users):
+            bare_user.cookie = user.cookie
+        for who in (users, bare_users):
+            cpu_ms_per_request(who, path, BLOCK)  # warm-up
+        through, bare, server_ms = [], [], []
+        for _ in range(max(1, requests // BLOCK)):
+            server_cpu = cpu_seconds(server.pid)
+            through.append(cpu_ms_per_request(users, path, BLOCK))
+            server_ms.append(1000 * (cpu_seconds(server.pid) - server_cpu) / BLOCK)
+            bare.append(cpu_ms_per_request(bare_users, path, BLOCK))
         profile = cProfile.Profile(time.process_time)
         profile.enable()
-        for number in range(requests):
-            through_package(number)
+        cpu_ms_per_request(users, path, requests)
         profile.disable()
     finally:
         server.stop()
-    print(f"client CPU per request, {requests} requests:")
-    for name, milliseconds in figures.items():
-        print(f"  {name:42} {milliseconds:.3f} ms")
-    through, pyramid, pymongo_alone = figures.values()
-    own = through - pyramid - pymongo_alone
-    print(f"  {'the package own work (what is left)':42} {own:.3f} ms")
-    print(f"database server CPU per {view} through the package: {server_cpu:.3f} ms")
+    own = [a - b for a, b in zip(through, bare)]
+    print(f"client CPU per {view}, median of {len(through)} turns of {BLOCK} requests:")
+    print(f"  through pyramid_mongosession        {statistics.median(through):.3f} ms")
+    print(f"  same commands, bare pymongo views   {statistics.median(bare):.3f} ms")
+    print(f"  the package's own work              {statistics.median(own):.3f} ms "
+          f"(turns: {min(own):.3f} to {max(own):.3f})")
+    print(f"database server CPU per {view}: {statistics.median(server_ms):.3f} ms")
     print()
     stats = pstats.Stats(profile).sort_stats("tottime")
     stats.print_stats(14)
