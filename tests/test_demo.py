@@ -52,6 +52,7 @@ def test_first_item_inserts_the_session_and_the_next_updates_the_cart_field(
     commands_of_add = dict(seen)["POST /cart/add"]
     assert '<code class="name">find</code>' in commands_of_add
     assert "update" in commands_of_add and "data.cart" in commands_of_add
+    assert f"{stored['_id'].hex()[:8]}…" in commands_of_add  # the hashed id, shortened
 
 
 def test_removing_takes_one_out_and_the_last_one_removes_the_line(shopper):

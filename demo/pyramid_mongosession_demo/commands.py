@@ -3,16 +3,15 @@ reports them: the "your session" page shows a visitor their last requests."""
 import collections
 import contextlib
 import contextvars
-import re
 import threading
 from typing import Any, Deque, Iterator, List, NamedTuple, Optional
 
 from bson import json_util
 from pymongo import monitoring
 
-SHOWN_COMMANDS = frozenset(("find", "insert", "update", "delete"))
+from pyramid_mongosession.keys import hashed_id_text
 
-_HASHED_ID = re.compile(r'"([0-9a-f]{8})[0-9a-f]{56}"')
+SHOWN_COMMANDS = frozenset(("find", "insert", "update", "delete"))
 
 
 class Command(NamedTuple):
@@ -28,17 +27,25 @@ class Request(NamedTuple):
 def describe(command_name: str, command: Any) -> Command:
     """The part of a command that shows what it does, as short JSON."""
     if command_name == "find":
-        shown = command.get("filter", {})
+        shown = _short_id(command.get("filter", {}))
     elif command_name == "insert":
-        shown = command["documents"][0]
+        shown = _short_id(command["documents"][0])
     elif command_name == "update":
         update = command["updates"][0]
-        shown = {"q": update["q"], "u": update["u"]}
+        shown = {"q": _short_id(update["q"]), "u": update["u"]}
     else:
-        shown = command["deletes"][0]["q"]
-    text = json_util.dumps(shown, json_options=json_util.RELAXED_JSON_OPTIONS)
-    # A hashed session id is 64 hex digits; 8 are enough to tell them apart.
-    return Command(command_name, _HASHED_ID.sub(r'"\1…"', text))
+        shown = _short_id(command["deletes"][0]["q"])
+    text = json_util.dumps(
+        shown, json_options=json_util.RELAXED_JSON_OPTIONS, ensure_ascii=False
+    )
+    return Command(command_name, text)
+
+
+def _short_id(document: Any) -> Any:
+    """The hashed session id as 8 hex digits: enough to tell them apart."""
+    if "_id" not in document:
+        return document
+    return dict(document, _id=hashed_id_text(document["_id"])[:8] + "…")
 
 
 class CommandRecorder(monitoring.CommandListener):
