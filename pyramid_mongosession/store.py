@@ -111,10 +111,11 @@ class SessionStore(AcrossSessions):
             return {"$not": {"$lte": now}}
         return {"$gt": now}
 
-    def _is_live(self, expires: Optional[datetime.datetime], now: datetime.datetime) -> bool:
-        if expires is None:
-            return self.timeout is None and self.absolute_timeout is None
-        return expires > now
+    def _has_expired(self, document: Mapping[str, Any], now: datetime.datetime) -> bool:
+        expires = document.get("expires")
+        if expires is None:  # only sessions without any timeout may lack it
+            return self.timeout is not None or self.absolute_timeout is not None
+        return isinstance(expires, datetime.datetime) and expires <= now
 
     def load(self, session_id: str, now: datetime.datetime) -> Optional[StoredSession]:
         """The live session stored under ``session_id``, or ``None``.
@@ -131,10 +132,10 @@ class SessionStore(AcrossSessions):
         except BSONError as error:
             log.warning("session document cannot be decoded, starting afresh: %s", error)
             return None
-        if document is None:
+        if document is None or self._has_expired(document, now):
             return None
         try:
-            stored = self._decode(document)
+            return self._decode(document)
         except Exception as error:  # whatever a serializer's loads() raises
             log.warning(
                 "session data cannot be decoded with the %r serializer, "
@@ -143,7 +144,6 @@ class SessionStore(AcrossSessions):
                 error,
             )
             return None
-        return stored if self._is_live(stored.expires, now) else None
 
     def _decode(self, document: Mapping[str, Any]) -> StoredSession:
         created, expires = document["created"], document.get("expires")

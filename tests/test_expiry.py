@@ -42,6 +42,30 @@ def test_an_expired_document_not_yet_removed_is_never_used_nor_revived(collectio
     assert fresh["data"] == {"b": "2"}
 
 
+@pytest.mark.parametrize("timeouts", [{"timeout": 600}, {"timeout": None,
+                                                        "absolute_timeout": 3600}])
+def test_a_document_without_expires_is_expired_when_a_timeout_applies(collection, timeouts):
+    app = app_with_factory(collection, **timeouts)
+    app.get("/set/a/1")
+    collection.update_one({}, {"$unset": {"expires": ""}})  # e.g. written with timeout none
+    document = collection.find_one()
+
+    assert app.get("/get/a").json is None
+    assert collection.find_one({"_id": document["_id"]}) == document
+
+
+def test_an_expired_document_is_dropped_before_its_data_is_decoded(collection, caplog):
+    clock = Clock()
+    app = app_with_factory(collection, timeout=600, clock=clock, serializer="json")
+    app.get("/set/a/1")
+    collection.update_one({}, {"$set": {"data.a": "{not json"}})
+    clock.advance(601)
+
+    with caplog.at_level(logging.WARNING, logger="pyramid_mongosession"):
+        assert app.get("/get/a").json is None
+    assert "cannot be decoded" not in caplog.text
+
+
 def test_renewal_is_lazy_and_moves_only_expires(collection, commands):
     clock = Clock()
     app = app_with_factory(collection, timeout=1000, clock=clock)  # renews after 100 s
