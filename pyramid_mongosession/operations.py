@@ -187,7 +187,7 @@ class AcrossSessions:
             if len(ids) < batch_size or not result.deleted_count:
                 return deleted
 
-    def _expired_ids(self, expired: Mapping[str, Any], batch_size: int) -> List[str]:
+    def _expired_ids(self, expired: Mapping[str, Any], batch_size: int) -> List[Any]:
         cursor = self.collection.find(expired, {"_id": 1}, limit=batch_size)
         return [document["_id"] for document in cursor]
 

@@ -188,6 +188,10 @@ def test_sign_out_everywhere_else_revokes_the_other_sessions(mongodb_uri, collec
 
     assert "Signed out 2 other session(s) of Dana." in page.text
     assert "None: Dana is signed in only here." in page.text
+    (revoke,) = [shown for label, shown in requests_shown(laptop.get("/session"))
+                 if label == "POST /sign-out-others"]
+    kept = collection.find_one({"principal": "Dana"})["_id"].hex()[:8]
+    assert f"&#34;$nin&#34;: [&#34;{kept}…&#34;]" in revoke  # the ids, shortened
     assert '<strong id="user">Dana</strong>' not in phone.get("/").text
     assert '<strong id="user">Dana</strong>' in laptop.get("/").text
 

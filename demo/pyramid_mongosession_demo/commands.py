@@ -42,10 +42,19 @@ def describe(command_name: str, command: Any) -> Command:
 
 
 def _short_id(document: Any) -> Any:
-    """The hashed session id as 8 hex digits: enough to tell them apart."""
+    """Hashed session ids as 8 hex digits, enough to tell them apart, also
+    inside operators such as ``{"$nin": [...]}``."""
     if "_id" not in document:
         return document
-    return dict(document, _id=hashed_id_text(document["_id"])[:8] + "…")
+    return dict(document, _id=_shortened(document["_id"]))
+
+
+def _shortened(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {operator: _shortened(operand) for operator, operand in value.items()}
+    if isinstance(value, list):
+        return [_shortened(item) for item in value]
+    return hashed_id_text(value)[:8] + "…"
 
 
 class CommandRecorder(monitoring.CommandListener):
