@@ -19,7 +19,7 @@ import time
 
 from .app import User, make_app
 from .backends import BACKENDS
-from .stores import ROOT, MongoServer, cpu_seconds, rss_kb
+from .stores import ROOT, MongoServer, cpu_seconds, keep_apart, rss_kb
 
 SCENARIOS = {  # name: (paths per iteration, needs a user with a session, large session)
     "untouched": (["/untouched"], True, False),
@@ -108,22 +108,24 @@ def concurrency(wsgi, threads=8, each=25):
     return sum(1 for key in browser.get("/dump") if key.startswith("t"))
 
 
-def start_server(server_class, retry_writes):
+def start_server(server_class, retry_writes, apart=True):
     if server_class is None:
         return None
-    if server_class is MongoServer:
-        return MongoServer(retry_writes=retry_writes)
-    return server_class()
+    server = (MongoServer(retry_writes=retry_writes) if server_class is MongoServer
+              else server_class())
+    if apart:
+        keep_apart(server.pid)
+    return server
 
 
 class Contender:
     """One store, set up for the run: its own fresh server, the app twice
     (timed, counted), and its users, each with a stored session."""
 
-    def __init__(self, name, users_count, retry_writes):
+    def __init__(self, name, users_count, retry_writes, apart):
         self.name = name
         configure, server_class = BACKENDS[name]
-        self.server = start_server(server_class, retry_writes)
+        self.server = start_server(server_class, retry_writes, apart)
         self.apps = two_apps(configure, self.server)
         self.users = [User(self.apps[0]) for _ in range(users_count)]
         for user in self.users:
@@ -148,14 +150,15 @@ class Contender:
             self.server.stop()
 
 
-def run_backends(names, users_count, requests, repetitions, retry_writes=False):
+def run_backends(names, users_count, requests, repetitions, retry_writes=False,
+                 apart=True):
     """Every scenario on every store.  The stores take turns, one repetition
     each, so that a change in the machine's speed during the run falls on
     all of them alike rather than on whichever ran at the time."""
     contenders = []
     try:
         for name in names:
-            contenders.append(Contender(name, users_count, retry_writes))
+            contenders.append(Contender(name, users_count, retry_writes, apart))
         results = {name: {} for name in names}
         for scenario in SCENARIOS:
             running = [c for c in contenders if c.can_run(scenario)]
@@ -204,15 +207,16 @@ def two_apps(configure, server):
     return timed, counted
 
 
-def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_writes=False):
+def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_writes=False,
+                     apart=True):
     """pyramid_mongosession only: read speed with 100 stored sessions and with
     ``stored`` more, and the serving process's memory as it serves more
     distinct sessions.  The two read speeds come from two servers measured
     in turns, so that a change in the machine's speed during the run falls
     on both alike."""
     configure, _ = BACKENDS["pyramid_mongosession"]
-    few_server = MongoServer(retry_writes=retry_writes)
-    many_server = MongoServer(retry_writes=retry_writes)
+    few_server = start_server(MongoServer, retry_writes, apart)
+    many_server = start_server(MongoServer, retry_writes, apart)
     try:
         sides = []
         for server in (few_server, many_server):
@@ -275,6 +279,9 @@ def main(argv=None):
     parser.add_argument("--backends", nargs="*", default=list(BACKENDS))
     parser.add_argument("--retry-writes", action="store_true",
                         help="retryable writes on, as pymongo's default (see MongoServer)")
+    parser.add_argument("--share-cpus", action="store_true",
+                        help="leave this process and the database servers on any CPU "
+                             "(by default: this one on the first, the servers on the others)")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "results"))
     parser.add_argument("--chart", default=os.path.join(ROOT, "docs", "benchmark.png"))
     args = parser.parse_args(argv)
@@ -285,12 +292,13 @@ def main(argv=None):
         "settings": vars(args),
     }
     results["backends"] = run_backends(
-        args.backends, args.users, args.requests, args.repetitions, args.retry_writes
+        args.backends, args.users, args.requests, args.repetitions, args.retry_writes,
+        not args.share_cpus,
     )
     if "pyramid_mongosession" in args.backends and args.stored:
         results["scale"] = scale_and_memory(
             args.requests, args.repetitions, args.stored, args.memory_sessions,
-            args.retry_writes,
+            args.retry_writes, not args.share_cpus,
         )
     from .report import write_reports
 

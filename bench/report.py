@@ -121,9 +121,12 @@ def write_reports(results, directory, chart_path):
     stamp = results["date"].replace(":", "")
     with open(os.path.join(directory, f"{stamp}.json"), "w") as out:
         json.dump(results, out, indent=2)
-    retrying = "on" if results["settings"].get("retry_writes") else "off"
+    settings = results["settings"]
+    retrying = "on" if settings.get("retry_writes") else "off"
+    cpus = ("shared" if settings.get("share_cpus", True)
+            else "this process on the first, database servers on the others")
     text = (f"Run {results['date']} on {results['machine']}; "
-            f"retryable writes {retrying}\n\n" + table(results))
+            f"retryable writes {retrying}; CPUs: {cpus}\n\n" + table(results))
     text += "\n| target | figure | met |\n|---|---:|---|\n" + "".join(
         f"| {t['target']} | {t['figure']} | {'yes' if t['met'] else 'NO'} |\n"
         for t in results["targets"]

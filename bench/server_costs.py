@@ -15,7 +15,7 @@ import pymongo
 
 from pyramid_mongosession.keys import hash_id
 
-from .stores import MongoServer, cpu_seconds
+from .stores import MongoServer, cpu_seconds, keep_apart
 
 TURNS = 10
 PER_TURN = 300
@@ -41,6 +41,7 @@ def sessions_collection(client, count):
 
 def find_shapes():
     server = MongoServer()
+    keep_apart(server.pid)
     try:
         client = pymongo.MongoClient(server.url, tz_aware=True)
         sessions, ids, now = sessions_collection(client, 100)
@@ -69,6 +70,7 @@ def retryable_writes(blocks=7, block=2000):
     print(f"server CPU per update_one, blocks of {block} on a fresh server:")
     for retry_writes in (False, True):
         server = MongoServer(retry_writes=retry_writes)
+        keep_apart(server.pid)
         try:
             client = server.client("costs")
             sessions, ids, _ = sessions_collection(client, 100)

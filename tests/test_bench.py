@@ -21,6 +21,7 @@ def results(tmp_path_factory):
         "--users", "4", "--requests", "12", "--repetitions", "1",
         "--stored", "200", "--memory-sessions", "20",
         "--output", str(directory), "--chart", str(directory / "chart.png"),
+        "--share-cpus",  # the rest of the suite keeps both CPUs
     ])
     return figures, directory
 
