@@ -32,7 +32,10 @@ def keep_apart(server_pid):
         return
     for pid, cpus in ((os.getpid(), _CPUS[:1]), (server_pid, _CPUS[1:])):
         for thread in os.listdir(f"/proc/{pid}/task"):
-            os.sched_setaffinity(int(thread), cpus)
+            try:
+                os.sched_setaffinity(int(thread), cpus)
+            except ProcessLookupError:  # a thread that has ended since
+                pass
 
 
 def cpu_seconds(pid):
