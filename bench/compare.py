@@ -114,7 +114,11 @@ def start_server(server_class, retry_writes, apart=True):
     server = (MongoServer(retry_writes=retry_writes) if server_class is MongoServer
               else server_class())
     if apart:
-        keep_apart(server.pid)
+        try:
+            keep_apart(server.pid)
+        except BaseException:
+            server.stop()
+            raise
     return server
 
 
@@ -126,6 +130,13 @@ class Contender:
         self.name = name
         configure, server_class = BACKENDS[name]
         self.server = start_server(server_class, retry_writes, apart)
+        try:
+            self._set_up(configure, users_count)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _set_up(self, configure, users_count):
         self.apps = two_apps(configure, self.server)
         self.users = [User(self.apps[0]) for _ in range(users_count)]
         for user in self.users:
@@ -215,9 +226,11 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
     in turns, so that a change in the machine's speed during the run falls
     on both alike."""
     configure, _ = BACKENDS["pyramid_mongosession"]
-    few_server = start_server(MongoServer, retry_writes, apart)
-    many_server = start_server(MongoServer, retry_writes, apart)
+    servers = []
     try:
+        for _ in range(2):
+            servers.append(start_server(MongoServer, retry_writes, apart))
+        few_server, many_server = servers
         sides = []
         for server in (few_server, many_server):
             apps = two_apps(configure, server)
@@ -242,8 +255,8 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
             User(wsgi).get("/write")
         rss_many = rss_kb()
     finally:
-        few_server.stop()
-        many_server.stop()
+        for server in servers:
+            server.stop()
     return {
         "read_per_s_100_sessions": statistics.median(rates[0]),
         f"read_per_s_{stored}_sessions": statistics.median(rates[1]),
