@@ -19,7 +19,7 @@ import time
 
 from .app import User, make_app
 from .backends import BACKENDS
-from .stores import ROOT, MongoServer, cpu_seconds, keep_apart, rss_kb
+from .stores import ROOT, MongoServer, cpu_seconds, rss_kb, start_server
 
 SCENARIOS = {  # name: (paths per iteration, needs a user with a session, large session)
     "untouched": (["/untouched"], True, False),
@@ -106,20 +106,6 @@ def concurrency(wsgi, threads=8, each=25):
     for worker in workers:
         worker.join()
     return sum(1 for key in browser.get("/dump") if key.startswith("t"))
-
-
-def start_server(server_class, retry_writes, apart=True):
-    if server_class is None:
-        return None
-    server = (MongoServer(retry_writes=retry_writes) if server_class is MongoServer
-              else server_class())
-    if apart:
-        try:
-            keep_apart(server.pid)
-        except BaseException:
-            server.stop()
-            raise
-    return server
 
 
 class Contender:

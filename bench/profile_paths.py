@@ -22,7 +22,7 @@ from pyramid_mongosession.keys import hash_id
 
 from .app import User, make_app
 from .backends import BACKENDS
-from .stores import MongoServer, cpu_seconds, keep_apart
+from .stores import MongoServer, cpu_seconds, start_server
 
 BLOCK = 200  # requests per turn
 
@@ -63,8 +63,7 @@ def main(argv=None):
     view = argv[0] if argv else "read"
     requests = int(argv[1]) if len(argv) > 1 else 3000
     path = f"/{view}"
-    server = MongoServer()
-    keep_apart(server.pid)
+    server = start_server(MongoServer)
     try:
         package = make_app(BACKENDS["pyramid_mongosession"][0], server)
         users = [User(package) for _ in range(50)]

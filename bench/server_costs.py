@@ -9,13 +9,13 @@ the benchmark make, in its own CPU per command:
    fresh servers: with them on, each write scans every record kept."""
 import datetime
 import statistics
-import sys
 
 import pymongo
 
+from pyramid_mongosession.indexes import Indexes
 from pyramid_mongosession.keys import hash_id
 
-from .stores import MongoServer, cpu_seconds, keep_apart
+from .stores import MongoServer, cpu_seconds, start_server
 
 TURNS = 10
 PER_TURN = 300
@@ -30,8 +30,7 @@ def server_ms(server, call, count):
 
 def sessions_collection(client, count):
     sessions = client.costs.sessions
-    sessions.create_index("expires", expireAfterSeconds=0)
-    sessions.create_index("principal", sparse=True)
+    Indexes(sessions).ensure()
     now = datetime.datetime.now(datetime.timezone.utc)
     ids = [hash_id(f"session{number}") for number in range(count)]
     sessions.insert_many([{"_id": _id, "data": {"counter": 0}, "created": now,
@@ -40,8 +39,7 @@ def sessions_collection(client, count):
 
 
 def find_shapes():
-    server = MongoServer()
-    keep_apart(server.pid)
+    server = start_server(MongoServer)
     try:
         client = pymongo.MongoClient(server.url, tz_aware=True)
         sessions, ids, now = sessions_collection(client, 100)
@@ -69,8 +67,7 @@ def find_shapes():
 def retryable_writes(blocks=7, block=2000):
     print(f"server CPU per update_one, blocks of {block} on a fresh server:")
     for retry_writes in (False, True):
-        server = MongoServer(retry_writes=retry_writes)
-        keep_apart(server.pid)
+        server = start_server(MongoServer, retry_writes)
         try:
             client = server.client("costs")
             sessions, ids, _ = sessions_collection(client, 100)
@@ -87,8 +84,7 @@ def retryable_writes(blocks=7, block=2000):
         print(f"  {label}  " + "  ".join(f"{ms:.2f}" for ms in figures) + "  ms")
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+def main():
     find_shapes()
     retryable_writes()
 

@@ -3,7 +3,6 @@ its own, freshly started: SecantusDB (the MongoDB-wire server the tests
 use) or Debian's redis-server, on free ports, stopped by their own pid."""
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pymongo import monitoring
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.servers import WireServer  # noqa: E402
+from tests.servers import WireServer, terminate  # noqa: E402
 
 SECRET = "benchmark secret, long enough to sign cookies"
 
@@ -36,6 +35,22 @@ def keep_apart(server_pid):
                 os.sched_setaffinity(int(thread), cpus)
             except ProcessLookupError:  # a thread that has ended since
                 pass
+
+
+def start_server(server_class, retry_writes=False, apart=True):
+    """A fresh server of ``server_class`` (``None``: none), kept on CPUs of its
+    own when ``apart``; stopped again if that fails."""
+    if server_class is None:
+        return None
+    server = (MongoServer(retry_writes=retry_writes) if server_class is MongoServer
+              else server_class())
+    if apart:
+        try:
+            keep_apart(server.pid)
+        except BaseException:
+            server.stop()
+            raise
+    return server
 
 
 def cpu_seconds(pid):
@@ -88,8 +103,6 @@ class MongoServer:
     all on each write, so its writes slow down as they pile up (mongod keeps
     one record per session).  Off, every store gets the same flat cost."""
 
-    kind = "mongodb"
-
     def __init__(self, retry_writes=False):
         self.retry_writes = retry_writes
         self.server = WireServer().start()
@@ -120,7 +133,6 @@ class MongoServer:
 class RedisServer:
     """A fresh redis-server (Debian's package) on a free port."""
 
-    kind = "redis"
     _READY = re.compile(rb"Ready to accept connections")
 
     def __init__(self):
@@ -166,10 +178,10 @@ class RedisServer:
         return {k: v for k, v in delta.items() if v > 0}, sent - base_sent - extra_sent
 
     def stop(self):
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            self.process.wait(10)
-        self.directory.cleanup()
+        try:
+            terminate(self.process, 10)
+        finally:
+            self.directory.cleanup()
 
 
 def _free_port():
