@@ -12,13 +12,11 @@ from pymongo.read_preferences import Primary, make_read_preference, read_pref_mo
 from .errors import SessionStoreError, SessionTooLargeError, call_mongodb
 from .indexes import Indexes
 from .keys import escape_key, hash_id, unescape_key
-from .operations import AcrossSessions, SessionInfo, SessionStats, utc_now
+from .operations import AcrossSessions, utc_now
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "SessionInfo",
-    "SessionStats",
     "SessionStore",
     "SessionStoreError",
     "SessionTooLargeError",
@@ -99,22 +97,21 @@ class SessionStore(AcrossSessions):
         self.clock = clock
         self.timeout = timeout
         self.absolute_timeout = absolute_timeout
+        # Without any timeout, documents have no ``expires`` unless the
+        # session adjusted its own; those without one stay live.
+        self._sessions_expire = timeout is not None or absolute_timeout is not None
         self.indexes = Indexes(self.collection, ttl=ttl_index, pending=ensure_indexes_later)
         self._init_moves()
 
     # -- one session ---------------------------------------------------------
 
     def _unexpired(self, now: datetime.datetime) -> Dict[str, Any]:
-        # Without any timeout, documents have no ``expires`` unless the
-        # session adjusted its own; those without one stay live.
-        if self.timeout is None and self.absolute_timeout is None:
-            return {"$not": {"$lte": now}}
-        return {"$gt": now}
+        return {"$gt": now} if self._sessions_expire else {"$not": {"$lte": now}}
 
     def _has_expired(self, document: Mapping[str, Any], now: datetime.datetime) -> bool:
         expires = document.get("expires")
-        if expires is None:  # only sessions without any timeout may lack it
-            return self.timeout is not None or self.absolute_timeout is not None
+        if expires is None:
+            return self._sessions_expire
         return isinstance(expires, datetime.datetime) and expires <= now
 
     def load(self, session_id: str, now: datetime.datetime) -> Optional[StoredSession]:
