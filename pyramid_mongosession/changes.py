@@ -42,8 +42,8 @@ class KeyChanges:
             fingerprint: bytes = self.codec.fingerprint(value)
         except TypeError as error:
             raise TypeError(f"session key {key!r}: the value {error}") from None
-        except UnicodeEncodeError as error:
-            raise ValueError(f"session key {key!r}: the value has text that {error}") from None
+        except ValueError as error:
+            raise ValueError(f"session key {key!r}: the value {error}") from None
         return fingerprint
 
     def hand_out(self, key: str, value: Any) -> Any:

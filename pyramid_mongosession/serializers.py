@@ -33,6 +33,8 @@ class BSONCodec:
             return bson.encode({"": value})
         except (InvalidDocument, OverflowError) as error:
             raise TypeError(f"cannot be stored as BSON: {error}") from None
+        except UnicodeEncodeError as error:  # a lone surrogate
+            raise ValueError(f"has text that {error}") from None
 
 
 class DumpsLoadsCodec:
