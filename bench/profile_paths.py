@@ -32,7 +32,7 @@ def bare_app(package_app, users):
     for the same stored sessions: the id comes from a table, not a signature."""
     sessions = get_session_store(package_app.registry).collection
     verify = registered_factory(package_app.registry)._verify
-    stored_id = {user.cookie: hash_id(verify(user.cookie)[0]) for user in users}
+    stored_id = {user.cookie: hash_id(verify(user.cookie.encode())[0]) for user in users}
 
     def read(request):
         document = sessions.find_one({"_id": stored_id[request.cookies["session"]]})

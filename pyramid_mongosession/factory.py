@@ -124,15 +124,14 @@ class MongoSessionFactory:
         now = self._clock()
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
-    def _verify(self, cookie: Optional[str]) -> Tuple[Optional[str], bool]:
+    def _verify(self, cookie: Optional[bytes]) -> Tuple[Optional[str], bool]:
         """The session id a cookie carries, and whether it should be re-signed
         with the current secret; ``(None, False)`` for any bad cookie."""
         if not cookie or len(cookie) > MAX_COOKIE_LENGTH:
             return None, False
-        raw = cookie.encode("ascii", "replace")  # "?" never verifies
         for position, signer in enumerate(self._signers):
             try:
-                return signer.loads(raw), position > 0
+                return signer.loads(cookie), position > 0
             except ValueError:
                 continue
         return None, False
@@ -162,7 +161,7 @@ class MongoSessionFactory:
         _vary_on_cookie(response)
 
 
-def _cookie_value(request: Any, name: str) -> Optional[str]:
+def _cookie_value(request: Any, name: str) -> Optional[bytes]:
     """Our cookie's value, the last one of that name as in ``request.cookies``.
     Parsed here because ``request.cookies`` decodes every cookie at once and
     fails on any that is not UTF-8, which must not hide ours (nor give a 500)."""
@@ -170,7 +169,7 @@ def _cookie_value(request: Any, name: str) -> Optional[str]:
     found = None
     for key, raw in parse_cookie(request.environ.get("HTTP_COOKIE", "")):
         if key == wanted:
-            found = raw.decode("utf-8", "replace")
+            found = raw
     return found
 
 
