@@ -87,7 +87,3 @@ class WireServer:
             terminate(self.process, 10)
         self.process = None
 
-    def restart(self):
-        """Start again on the same port (with empty storage)."""
-        self.stop()
-        return self.start()

@@ -1,5 +1,6 @@
 """A small Pyramid application that exercises the session, for WebTest."""
 import datetime
+import time
 
 import webtest
 from pyramid.config import Configurator
@@ -210,3 +211,12 @@ def app_with_include(collection, settings=None):
     config.include("pyramid_mongosession")
     configure_views(config)
     return webtest.TestApp(config.make_wsgi_app())
+
+
+def wait_for(condition, seconds=10.0, message="condition not met in time", every=0.05):
+    """Poll ``condition`` until it holds; fail with ``message`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(every)

@@ -2,12 +2,11 @@
 server: no key is lost, a sign-out racing a slow write wins, and
 invalidate/regenerate races leave no document without a cookie."""
 import threading
-import time
 
 import webtest
 from webob import Request
 
-from .support import app_with_include
+from .support import app_with_include, wait_for
 
 
 def in_threads(count, work):
@@ -80,10 +79,9 @@ def test_a_sign_out_racing_a_slow_write_leaves_the_session_deleted(
 
     slow = threading.Thread(target=request, args=("/set/late/1",))
     slow.start()
-    deadline = time.monotonic() + 10
-    while "update" not in commands.names:  # the write is now held in the server
-        assert time.monotonic() < deadline, "the slow write never started"
-        time.sleep(0.01)
+    # Once the update is sent, the write is held in the server.
+    wait_for(lambda: "update" in commands.names, message="the slow write never started",
+             every=0.01)
     request("/invalidate")
     slow.join(10)
 

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .demo_server import ROOT
 
 
 def test_the_documentation_builds_without_warnings(tmp_path):

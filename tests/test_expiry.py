@@ -6,15 +6,7 @@ import time
 import pytest
 from pyramid.interfaces import ISessionFactory
 
-from .support import Clock, app_with_factory, app_with_include
-
-
-def wait_for(condition, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+from .support import Clock, app_with_factory, app_with_include, wait_for
 
 
 def test_session_ends_after_the_idle_timeout(collection):
@@ -348,8 +340,5 @@ def test_own_timeout_without_a_global_one_is_not_renewed_on_every_read(collectio
 def test_ttl_index_is_ensured_without_include_after_the_first_write(collection):
     app = app_with_factory(collection)
     app.get("/set/a/1")
-    deadline = time.monotonic() + 10
-    while "expires_1" not in collection.index_information():
-        assert time.monotonic() < deadline, "no TTL index"
-        time.sleep(0.05)
+    wait_for(lambda: "expires_1" in collection.index_information(), message="no TTL index")
     assert collection.index_information()["expires_1"]["expireAfterSeconds"] == 0

@@ -3,7 +3,7 @@ waitress lose no write and get no error."""
 import importlib.util
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .demo_server import ROOT
 
 
 def load_module():

@@ -12,7 +12,8 @@ import pytest
 
 from pyramid_mongosession.scripts.mongosession import ProgressBar, main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .demo_server import ROOT
+
 COMMAND = os.path.join(os.path.dirname(sys.executable), "mongosession")
 
 
