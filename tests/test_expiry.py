@@ -4,7 +4,8 @@ import logging
 import time
 
 import pytest
-from pyramid.interfaces import ISessionFactory
+
+from pyramid_mongosession import get_session_store
 
 from .support import Clock, app_with_factory, app_with_include, wait_for
 
@@ -221,7 +222,7 @@ def test_app_starts_when_the_database_is_down_and_ensures_the_index_later(
     with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
         wsgi = config.make_wsgi_app()
     assert "cannot reach MongoDB to ensure the indexes of" in caplog.text
-    store = wsgi.registry.queryUtility(ISessionFactory).store
+    store = get_session_store(wsgi.registry)
     store.indexes.retry_seconds = 0
     private_server.start()
     webtest.TestApp(wsgi).get("/set")

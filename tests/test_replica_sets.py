@@ -9,7 +9,8 @@ import warnings
 import pymongo
 import pytest
 import webtest
-from pyramid.interfaces import ISessionFactory
+
+from pyramid_mongosession import get_session_store
 
 from .conftest import CommandLog
 from .support import app_on_url, url_of
@@ -24,7 +25,7 @@ def set_name(client):
 
 
 def package_client(app):
-    return app.app.registry.getUtility(ISessionFactory).store.collection.database.client
+    return get_session_store(app.app.registry).collection.database.client
 
 
 def test_url_options_reach_the_client_the_package_makes(mongodb_uri, collection, set_name):
@@ -90,7 +91,7 @@ def test_operations_across_sessions_read_from_the_primary_all_the_same(shared, c
     client, log, url = shared
     app = app_sharing(client, url, collection,
                       **{"mongosession.read_preference": "secondaryPreferred"})
-    store = app.app.registry.getUtility(ISessionFactory).store
+    store = get_session_store(app.app.registry)
     store.sessions_of("alice")
     store.reap()
     store.count_expired()
