@@ -4,7 +4,7 @@ import collections
 import contextlib
 import contextvars
 import threading
-from typing import Any, Deque, Iterator, List, NamedTuple, Optional
+from typing import Any, Deque, Iterator, List, NamedTuple, Optional, Tuple
 
 from bson import json_util
 from pymongo import monitoring
@@ -22,6 +22,14 @@ class Command(NamedTuple):
 class Request(NamedTuple):
     label: str
     commands: List[Command]
+
+
+#: A command as monitoring reported it, described only when shown.
+Sent = Tuple[str, Any]
+
+
+def _described(sent: List[Sent]) -> List[Command]:
+    return [describe(name, command) for name, command in sent]
 
 
 def describe(command_name: str, command: Any) -> Command:
@@ -66,23 +74,23 @@ class CommandRecorder(monitoring.CommandListener):
     def __init__(self, requests_kept: int = 6, visitors_kept: int = 1000):
         self._requests_kept = requests_kept
         self._visitors_kept = visitors_kept
-        self._current: contextvars.ContextVar[Optional[List[Command]]] = (
+        self._current: contextvars.ContextVar[Optional[List[Sent]]] = (
             contextvars.ContextVar("commands", default=None)
         )
-        self._visitors: "collections.OrderedDict[str, Deque[Request]]" = (
+        self._visitors: "collections.OrderedDict[str, Deque[Tuple[str, List[Sent]]]]" = (
             collections.OrderedDict()
         )
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
-    def recording(self, visitor: str, label: str) -> Iterator[List[Command]]:
-        commands: List[Command] = []
-        token = self._current.set(commands)
+    def recording(self, visitor: str, label: str) -> Iterator[None]:
+        sent: List[Sent] = []
+        token = self._current.set(sent)
         try:
-            yield commands
+            yield
         finally:
             self._current.reset(token)
-            self._keep(visitor, Request(label, commands))
+            self._keep(visitor, (label, sent))
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
@@ -95,14 +103,15 @@ class CommandRecorder(monitoring.CommandListener):
 
     def current(self) -> List[Command]:
         """The commands of the request running in this thread, so far."""
-        return list(self._current.get() or [])
+        return _described(self._current.get() or [])
 
     def recent(self, visitor: str) -> List[Request]:
         """The visitor's last requests, newest first."""
         with self._lock:
-            return list(reversed(self._visitors.get(visitor, ())))
+            kept = list(reversed(self._visitors.get(visitor, ())))
+        return [Request(label, _described(sent)) for label, sent in kept]
 
-    def _keep(self, visitor: str, request: Request) -> None:
+    def _keep(self, visitor: str, request: Tuple[str, List[Sent]]) -> None:
         with self._lock:
             requests = self._visitors.pop(visitor, None)
             if requests is None:
@@ -113,9 +122,9 @@ class CommandRecorder(monitoring.CommandListener):
                 self._visitors.popitem(last=False)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        commands = self._current.get()
-        if commands is not None and event.command_name in SHOWN_COMMANDS:
-            commands.append(describe(event.command_name, event.command))
+        sent = self._current.get()
+        if sent is not None and event.command_name in SHOWN_COMMANDS:
+            sent.append((event.command_name, event.command))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
