@@ -10,14 +10,15 @@ from pymongo.errors import PyMongoError
 from pyramid.exceptions import ConfigurationError
 
 
-def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
+def build_client(options: Any, settings: Mapping[str, Any], **client_options: Any) -> Any:
     """The application's ``MongoClient``: its own (``client_callable``) or one
-    made lazily (``connect=False``) from ``url``."""
+    made lazily (``connect=False``) from ``url``, with ``client_options``
+    (e.g. ``event_listeners``) passed on to it."""
     if options.client_callable is not None:
         return options.client_callable(settings)
     from . import __version__
 
-    keywords: Dict[str, Any] = {}
+    keywords: Dict[str, Any] = dict(client_options)
     query = {name.lower() for name in parse_qs(urlsplit(options.url).query)}
     if "serverselectiontimeoutms" not in query:
         keywords["serverSelectionTimeoutMS"] = int(

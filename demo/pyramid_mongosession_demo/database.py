@@ -3,11 +3,11 @@
 ``mongosession.url = embedded`` (a marker of this demo, not of
 pyramid_mongosession) starts an embedded SecantusDB server; any other URL is
 used as it is."""
+import dataclasses
 from typing import Any, Mapping, MutableMapping
 
-import pymongo
-
-from pyramid_mongosession.settings import options_from_settings
+from pyramid_mongosession.connection import build_client
+from pyramid_mongosession.settings import Options, options_from_settings
 
 from .commands import CommandRecorder
 from .embedded import EmbeddedServer
@@ -19,15 +19,15 @@ class DemoDatabase:
     """A ``MongoClient`` that records commands, and the embedded server
     behind it when there is one."""
 
-    def __init__(self, url: str, server_selection_timeout: float, server: Any = None):
-        self.url = url
+    def __init__(self, options: Options, settings: Mapping[str, Any], server: Any = None):
+        self.url = options.url
         self.server = server
         self.recorder = CommandRecorder()
-        self.client: Any = pymongo.MongoClient(
-            url,
-            connect=False,
-            tz_aware=True,
-            serverSelectionTimeoutMS=int(server_selection_timeout * 1000),
+        # The package's own client, made as it makes one (timeouts,
+        # credentials), with the recorder listening.
+        self.client: Any = build_client(
+            dataclasses.replace(options, client_callable=None),
+            settings,
             event_listeners=[self.recorder],
         )
 
@@ -39,9 +39,8 @@ class DemoDatabase:
             server = EmbeddedServer(settings["demo.data_dir"])
             url = server.start()
             server.stop_at_exit()
-        # The package's own parsing, so a bad value gets its error message.
-        options = options_from_settings({**settings, "mongosession.url": url})
-        return cls(url, options.server_selection_timeout, server)
+        settings = {**settings, "mongosession.url": url}
+        return cls(options_from_settings(settings), settings, server)
 
 
 def shared_client(settings: MutableMapping[str, Any]) -> Any:
