@@ -14,7 +14,6 @@ import http.cookies
 import json
 import os
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -26,11 +25,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench.stores import rss_kb  # noqa: E402
+from tests.demo_app import cart_on  # noqa: E402 - the cart as the demo's tests read it
 from tests.demo_server import DemoServer  # noqa: E402 - pserve, as the browser tests run it
 from tests.servers import WireServer  # noqa: E402 - the same server the tests use
 
 ITEMS = ("teapot", "mug", "kettle", "tea-tin", "strainer", "cosy")
-CART_LINE = re.compile(r'<tr data-item="([^"]+)">\s*<td class="quantity">(\d+)×')
 
 
 class Client:
@@ -75,7 +74,7 @@ class Client:
     def check_cart(self):
         status, page = self.request("GET", "/")
         if status == 200:
-            found = {item: int(quantity) for item, quantity in CART_LINE.findall(page)}
+            found = cart_on(page)
             if found != self.cart:
                 self.lost_writes += 1
                 self.cart = found  # count each loss once

@@ -21,6 +21,14 @@ def demo_settings(url, collection):
     return settings
 
 
+CART_LINE = re.compile(r'<tr data-item="([^"]+)">\s*<td class="quantity">(\d+)×')
+
+
+def cart_on(page):
+    """The cart a shop page shows: {item: quantity}."""
+    return {item: int(quantity) for item, quantity in CART_LINE.findall(page)}
+
+
 class Shopper:
     """A browser of the demo shop: keeps its cookies, posts forms with the
     CSRF token the page gave it."""
@@ -40,13 +48,7 @@ class Shopper:
         return self.post("/cart/add", item=item).follow()
 
     def cart(self):
-        page = self.get("/")
-        return dict(
-            (item, int(quantity))
-            for item, quantity in re.findall(
-                r'<tr data-item="([^"]+)">\s*<td class="quantity">(\d+)×', page.text
-            )
-        )
+        return cart_on(self.get("/").text)
 
     @property
     def session_cookie(self):

@@ -108,7 +108,7 @@ def test_sign_out_deletes_the_session_and_the_cart(shopper, collection):
     assert "Carol" not in page.text
 
 
-def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(shopper, collection):
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(shopper):
     shopper.get("/")
     shopper.add("mug")
 
@@ -120,7 +120,7 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(shopper, c
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 41])
-def test_a_bad_name_is_refused_with_a_message(shopper, collection, name):
+def test_a_bad_name_is_refused_with_a_message(shopper, name):
     shopper.get("/")
 
     page = shopper.post("/sign-in", name=name).follow()
