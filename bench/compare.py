@@ -80,6 +80,10 @@ def median_of(runs):
         for name in sorted(names)
     }
     result["round_trips_total"] = sum(result["round_trips"].values())
+    # Each turn's own figures, for ratios between stores measured side by side.
+    result["turns"] = [
+        {key: run[key] for key in ("requests_per_s", "client_cpu_ms")} for run in runs
+    ]
     return result
 
 
@@ -164,8 +168,9 @@ def run_backends(names, users_count, requests, repetitions, retry_writes=False,
             for contender in running:  # warm-up
                 contender.measure(scenario, max(10, requests // 5))
             runs = {contender.name: [] for contender in running}
-            for _ in range(repetitions):
-                for contender in running:
+            for turn in range(repetitions):
+                # Every other turn in reverse, so no store always runs first.
+                for contender in running[:: 1 if turn % 2 == 0 else -1]:
                     runs[contender.name].append(contender.measure(scenario, requests))
             for name, its_runs in runs.items():
                 results[name][scenario] = median_of(its_runs)
@@ -228,8 +233,9 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
         rates = ([], [])
         for apps, server, users in sides:  # warm-up
             measure(apps, server, users, ["/read"], max(10, requests // 5), False)
-        for _ in range(repetitions):
-            for (apps, server, users), side_rates in zip(sides, rates):
+        for turn in range(repetitions):
+            step = 1 if turn % 2 == 0 else -1
+            for (apps, server, users), side_rates in list(zip(sides, rates))[::step]:
                 side_rates.append(
                     measure(apps, server, users, ["/read"], requests, False)["requests_per_s"]
                 )
@@ -248,7 +254,7 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
         f"read_per_s_{stored}_sessions": statistics.median(rates[1]),
         "rss_kb_after_100_sessions": rss_100,
         f"rss_kb_after_{memory_sessions}_more_sessions": rss_many,
-    }
+    }, [many / few for few, many in zip(*rates)]
 
 
 def _fill(server, count):
@@ -271,8 +277,8 @@ def _fill(server, count):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=400, help="per repetition")
-    parser.add_argument("--repetitions", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=300, help="per repetition")
+    parser.add_argument("--repetitions", type=int, default=7)
     parser.add_argument("--stored", type=int, default=100_000)
     parser.add_argument("--memory-sessions", type=int, default=10_000)
     parser.add_argument("--backends", nargs="*", default=list(BACKENDS))
@@ -295,7 +301,7 @@ def main(argv=None):
         not args.share_cpus,
     )
     if "pyramid_mongosession" in args.backends and args.stored:
-        results["scale"] = scale_and_memory(
+        results["scale"], results["scale_ratio_by_turn"] = scale_and_memory(
             args.requests, args.repetitions, args.stored, args.memory_sessions,
             args.retry_writes, not args.share_cpus,
         )

@@ -2,6 +2,7 @@
 targets checked against them."""
 import json
 import os
+import statistics
 
 from .backends import BACKENDS
 
@@ -42,13 +43,14 @@ def table(results):
 
 
 def targets(results):
-    """Each target of the performance issue: (description, figure, met)."""
+    """Each target of the performance issue: (description, figure, met).
+    A ratio between two figures is judged by its median over the turns."""
     b = results["backends"]
     checks = []
 
     def ratio(store, other, view, key):
         if store in b and other in b:
-            return b[store][view][key] / b[other][view][key]
+            return turn_ratios(b[store][view]["turns"], b[other][view]["turns"], key)
         return None
 
     if OURS in b:
@@ -60,15 +62,17 @@ def targets(results):
         for view, floor in (("read", 6), ("write", 3)):
             r = ratio(OURS, BEAKER, view, "requests_per_s")
             if r is not None:
-                checks.append((f"req/s {view} >= {floor}x Beaker's", f"{r:.1f}x", r >= floor))
+                checks.append((f"req/s {view} >= {floor}x Beaker's", spread(r),
+                               statistics.median(r) >= floor))
         for view, ceiling in (("read", 1.2), ("write", 2.2)):
             r = ratio(OURS, REDIS, view, "client_cpu_ms")
             if r is not None:
-                checks.append((f"client CPU {view} <= {ceiling}x redis's", f"{r:.2f}x",
-                               r <= ceiling))
+                checks.append((f"client CPU {view} <= {ceiling}x redis's", spread(r),
+                               statistics.median(r) <= ceiling))
         r = ratio(OURS, COOKIE, "untouched", "client_cpu_ms")
         if r is not None:
-            checks.append(("client CPU untouched <= 1.5x cookie's", f"{r:.2f}x", r <= 1.5))
+            checks.append(("client CPU untouched <= 1.5x cookie's", spread(r),
+                           statistics.median(r) <= 1.5))
         large = ours["large session, one key"]["bytes_sent"]
         whole = ours["large session, one key"].get("whole_document_bytes")
         if whole:
@@ -79,15 +83,26 @@ def targets(results):
     scale = results.get("scale")
     if scale:
         settings = results["settings"]
-        few = scale["read_per_s_100_sessions"]
-        many = scale[f"read_per_s_{settings['stored']}_sessions"]
-        checks.append(("read req/s with many sessions >= 0.9x with 100",
-                       f"{many / few:.2f}x", many >= 0.9 * few))
+        r = results["scale_ratio_by_turn"]
+        checks.append(("read req/s with many sessions >= 0.9x with 100", spread(r),
+                       statistics.median(r) >= 0.9))
         grown = (scale[f"rss_kb_after_{settings['memory_sessions']}_more_sessions"]
                  - scale["rss_kb_after_100_sessions"]) / 1024
         checks.append(("RSS growth over the extra sessions <= 5 MB", f"{grown:.1f} MB",
                        grown <= 5))
     return checks
+
+
+def turn_ratios(ours, theirs, key):
+    """Two stores' figure ``key``, divided turn by turn: each turn measures
+    the stores back to back, so a slow spell of the machine falls on both."""
+    return [mine[key] / other[key] for mine, other in zip(ours, theirs)]
+
+
+def spread(ratios):
+    """The median ratio, and the range over the turns."""
+    return (f"{statistics.median(ratios):.2f}x "
+            f"(turns {min(ratios):.2f} to {max(ratios):.2f})")
 
 
 def chart(results, path):
