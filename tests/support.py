@@ -1,5 +1,6 @@
 """A small Pyramid application that exercises the session, for WebTest."""
 import datetime
+import os
 import time
 
 import webtest
@@ -220,3 +221,22 @@ def wait_for(condition, seconds=10.0, message="condition not met in time", every
         if time.monotonic() > deadline:
             raise AssertionError(message)
         time.sleep(every)
+
+
+def add_sessions(collection, expired=0, live=0, principal=None):
+    """Session documents written straight into ``collection``: ``expired``
+    of them an hour past their expiry, then ``live`` ones with an hour to
+    go, created a second apart in that order.  Returns their ids as stored
+    (32 random bytes, as a hashed session id)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour = datetime.timedelta(hours=1)
+    documents = [
+        {"_id": os.urandom(32), "data": {},
+         "created": now - 2 * hour + datetime.timedelta(seconds=number),
+         "expires": now - hour if number < expired else now + hour,
+         **({"principal": principal} if principal else {})}
+        for number in range(expired + live)
+    ]
+    if documents:
+        collection.insert_many(documents)
+    return [document["_id"] for document in documents]

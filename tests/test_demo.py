@@ -151,7 +151,7 @@ def test_your_session_page_shows_the_stored_document(shopper, collection):
     assert "(in 1" in page.text  # expires in about 1200 seconds
 
 
-def test_database_down_gives_the_503_page(private_server, collection):
+def test_database_down_gives_the_503_page_and_logs_it(private_server, collection, caplog):
     shopper = Shopper(private_server.uri, collection)
     shopper.get("/")
     private_server.stop()
@@ -164,6 +164,7 @@ def test_database_down_gives_the_503_page(private_server, collection):
 
     assert "Session storage unavailable" in response.text
     assert response.headers["Retry-After"] == "30"
+    assert "session storage unavailable: cannot save the session" in caplog.text
 
 
 def test_a_name_with_markup_is_shown_as_text(shopper):
@@ -222,17 +223,6 @@ def test_sign_out_gives_a_new_csrf_token(shopper):
     shopper.post("/sign-out")
 
     assert shopper.app.cookies["csrf_token"] != before
-
-
-def test_the_503_page_is_logged(private_server, collection, caplog):
-    shopper = Shopper(private_server.uri, collection)
-    shopper.get("/")
-    private_server.stop()
-
-    shopper.app.post("/cart/add", {"item": "mug", "csrf_token": shopper.app.cookies["csrf_token"]},
-                     status=503)
-
-    assert "session storage unavailable: cannot save the session" in caplog.text
 
 
 def test_development_ini_shows_every_setting_with_a_comment():

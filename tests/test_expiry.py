@@ -7,7 +7,7 @@ import pytest
 
 from pyramid_mongosession import get_session_store
 
-from .support import Clock, app_with_factory, app_with_include, wait_for
+from .support import Clock, add_sessions, app_with_factory, app_with_include, wait_for
 
 
 def test_session_ends_after_the_idle_timeout(collection):
@@ -263,14 +263,6 @@ def test_an_index_the_server_refuses_is_not_retried(collection, fail_command, ca
     assert caplog.text.count("cannot ensure the indexes") == 1
 
 
-def insert_expired(collection, count):
-    past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
-    collection.insert_many(
-        [{"_id": f"expired{i}", "data": {}, "created": past, "expires": past}
-         for i in range(count)]
-    )
-
-
 def reaps(commands):
     """How many reaps ran: each starts with a find of expired ids."""
     return sum("$lte" in str(find["filter"].get("expires")) for find in commands.documents("find"))
@@ -278,12 +270,12 @@ def reaps(commands):
 
 def test_reaper_tween_deletes_expired_sessions_once_per_interval(collection, commands):
     app = app_with_include(collection, {"mongosession.reaper": "tween"})
-    insert_expired(collection, 5)
+    add_sessions(collection, expired=5)
     commands.clear()
     app.get("/set/a/1")
     reaper = app.app.registry.mongosession_reaper
     wait_for(lambda: collection.count_documents({}) == 1)
-    insert_expired(collection, 1)
+    add_sessions(collection, expired=1)
     app.get("/untouched")
     app.get("/get/a")
     time.sleep(0.2)
@@ -297,7 +289,7 @@ def test_reaper_tween_runs_again_after_the_interval(collection, commands):
                                         "mongosession.reap_interval": "1"})
     app.get("/untouched")
     wait_for(lambda: reaps(commands) == 1)
-    insert_expired(collection, 2)
+    add_sessions(collection, expired=2)
     time.sleep(1.1)
     app.get("/untouched")
     wait_for(lambda: collection.count_documents({}) == 0)

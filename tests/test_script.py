@@ -1,6 +1,5 @@
 """The ``mongosession`` console script: in-process through ``main()``, and
 as the real installed command in a subprocess."""
-import datetime
 import io
 import json
 import os
@@ -10,9 +9,11 @@ import time
 
 import pytest
 
+from pyramid_mongosession.keys import hashed_id_text
 from pyramid_mongosession.scripts.mongosession import ProgressBar, main
 
 from .demo_server import ROOT
+from .support import add_sessions
 
 COMMAND = os.path.join(os.path.dirname(sys.executable), "mongosession")
 
@@ -41,18 +42,6 @@ def mongosession(*args):
     out, err = io.StringIO(), io.StringIO()
     status = main(["mongosession", *args], out=out, err=err)
     return status, out.getvalue(), err.getvalue()
-
-
-def add_sessions(collection, expired=0, live=0, principal=None):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    hour = datetime.timedelta(hours=1)
-    start = collection.count_documents({})
-    collection.insert_many(
-        [{"_id": f"s{start + i}", "data": {}, "created": now - 2 * hour,
-          "expires": now - hour if i < expired else now + hour,
-          **({"principal": principal} if principal else {})}
-         for i in range(expired + live)]
-    )
 
 
 def test_stats(ini, collection):
@@ -145,16 +134,16 @@ def test_a_bad_batch_size_is_a_usage_error(ini, batch_size, capsys):
 
 
 def test_revoke_and_sessions(ini, collection):
-    add_sessions(collection, live=2, principal="alice")
+    alices = [hashed_id_text(_id) for _id in add_sessions(collection, live=2, principal="alice")]
     add_sessions(collection, live=1, principal="bob")
 
     status, out, _ = mongosession(ini, "sessions", "alice")
     assert status == 0
     assert out.splitlines()[0] == "2 live sessions of 'alice'"
-    assert "hashed_id=s0  created=" in out and "own_timeout=-" in out
+    assert f"hashed_id={alices[0]}  created=" in out and "own_timeout=-" in out
 
     status, out, _ = mongosession(ini, "sessions", "alice", "--json")
-    assert [row["hashed_id"] for row in json.loads(out)] == ["s0", "s1"]
+    assert [row["hashed_id"] for row in json.loads(out)] == alices
 
     assert mongosession(ini, "revoke", "alice")[:2] == (0, "revoked 2 sessions of 'alice'\n")
     assert [d["principal"] for d in collection.find()] == ["bob"]
