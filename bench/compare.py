@@ -19,7 +19,7 @@ import time
 
 from .app import User, make_app
 from .backends import BACKENDS
-from .stores import ROOT, MongoServer, cpu_seconds, rss_kb, start_server
+from .stores import ROOT, MongoServer, add_sessions, cpu_seconds, rss_kb, start_server
 
 SCENARIOS = {  # name: (paths per iteration, needs a user with a session, large session)
     "untouched": (["/untouched"], True, False),
@@ -229,7 +229,10 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
             for user in users:
                 user.get("/write")
             sides.append((apps, server, users))
-        _fill(many_server, stored)
+        client = many_server.client("mongosession")
+        add_sessions(client.mongosession.sessions,
+                     [number.to_bytes(32, "big") for number in range(stored)])
+        client.close()
         rates = ([], [])
         for apps, server, users in sides:  # warm-up
             measure(apps, server, users, ["/read"], max(10, requests // 5), False)
@@ -255,23 +258,6 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
         "rss_kb_after_100_sessions": rss_100,
         f"rss_kb_after_{memory_sessions}_more_sessions": rss_many,
     }, [many / few for few, many in zip(*rates)]
-
-
-def _fill(server, count):
-    """``count`` more stored sessions, written straight into the collection."""
-    client = server.client("mongosession")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    later = now + datetime.timedelta(hours=1)
-    batch = []
-    for number in range(count):
-        batch.append({"_id": number.to_bytes(32, "big"), "data": {"counter": number},
-                      "created": now, "expires": later})
-        if len(batch) == 5000:
-            client.mongosession.sessions.insert_many(batch)
-            batch = []
-    if batch:
-        client.mongosession.sessions.insert_many(batch)
-    client.close()
 
 
 def main(argv=None):

@@ -15,7 +15,7 @@ import pymongo
 from pyramid_mongosession.indexes import Indexes
 from pyramid_mongosession.keys import hash_id
 
-from .stores import MongoServer, cpu_seconds, start_server
+from .stores import MongoServer, add_sessions, cpu_seconds, start_server
 
 TURNS = 10
 PER_TURN = 300
@@ -33,8 +33,7 @@ def sessions_collection(client, count):
     Indexes(sessions).ensure()
     now = datetime.datetime.now(datetime.timezone.utc)
     ids = [hash_id(f"session{number}") for number in range(count)]
-    sessions.insert_many([{"_id": _id, "data": {"counter": 0}, "created": now,
-                           "expires": now + datetime.timedelta(hours=1)} for _id in ids])
+    add_sessions(sessions, ids)
     return sessions, ids, now
 
 
