@@ -50,3 +50,13 @@ BACKENDS = {
     "pyramid_beaker (ext:mongodb)": (beaker, MongoServer),
     "pyramid_session_redis": (redis, RedisServer),
 }
+
+# The order of a turn (every other turn reversed): pyramid_mongosession
+# between the two stores its closest targets compare it with, so that each
+# pair is measured back to back.
+TURN_ORDER = [
+    "pyramid_beaker (ext:mongodb)",
+    "pyramid_mongosession",
+    "pyramid_session_redis",
+    "SignedCookieSessionFactory",
+]

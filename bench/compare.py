@@ -11,15 +11,19 @@ stored sessions, and the serving process's memory after 100 and after
 and docs/benchmark.png."""
 import argparse
 import datetime
+import functools
 import os
 import platform
 import statistics
 import threading
 import time
 
+from tests.support import add_sessions
+
 from .app import User, make_app
-from .backends import BACKENDS
-from .stores import ROOT, MongoServer, add_sessions, cpu_seconds, rss_kb, start_server
+from .backends import BACKENDS, TURN_ORDER
+from .stores import ROOT, MongoServer, cpu_seconds, rss_kb, start_server
+from .turns import take_turns
 
 SCENARIOS = {  # name: (paths per iteration, needs a user with a session, large session)
     "untouched": (["/untouched"], True, False),
@@ -153,12 +157,11 @@ class Contender:
 
 def run_backends(names, users_count, requests, repetitions, retry_writes=False,
                  apart=True):
-    """Every scenario on every store.  The stores take turns, one repetition
-    each, so that a change in the machine's speed during the run falls on
-    all of them alike rather than on whichever ran at the time."""
+    """Every scenario on every store.  The stores take turns (see
+    :func:`.turns.take_turns`), one repetition each, in ``TURN_ORDER``."""
     contenders = []
     try:
-        for name in names:
+        for name in sorted(names, key=TURN_ORDER.index):
             contenders.append(Contender(name, users_count, retry_writes, apart))
         results = {name: {} for name in names}
         for scenario in SCENARIOS:
@@ -167,13 +170,10 @@ def run_backends(names, users_count, requests, repetitions, retry_writes=False,
                 results[contender.name][scenario] = None
             for contender in running:  # warm-up
                 contender.measure(scenario, max(10, requests // 5))
-            runs = {contender.name: [] for contender in running}
-            for turn in range(repetitions):
-                # Every other turn in reverse, so no store always runs first.
-                for contender in running[:: 1 if turn % 2 == 0 else -1]:
-                    runs[contender.name].append(contender.measure(scenario, requests))
-            for name, its_runs in runs.items():
-                results[name][scenario] = median_of(its_runs)
+            runs = take_turns(running, repetitions, functools.partial(
+                Contender.measure, scenario=scenario, requests=requests))
+            for contender, its_runs in zip(running, runs):
+                results[contender.name][scenario] = median_of(its_runs)
         for contender in contenders:
             figures = results[contender.name]
             if contender.name == "pyramid_mongosession" and contender.large_users:
@@ -230,18 +230,14 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
                 user.get("/write")
             sides.append((apps, server, users))
         client = many_server.client("mongosession")
-        add_sessions(client.mongosession.sessions,
-                     [number.to_bytes(32, "big") for number in range(stored)])
+        add_sessions(client.mongosession.sessions, live=stored)
         client.close()
-        rates = ([], [])
         for apps, server, users in sides:  # warm-up
             measure(apps, server, users, ["/read"], max(10, requests // 5), False)
-        for turn in range(repetitions):
-            step = 1 if turn % 2 == 0 else -1
-            for (apps, server, users), side_rates in list(zip(sides, rates))[::step]:
-                side_rates.append(
-                    measure(apps, server, users, ["/read"], requests, False)["requests_per_s"]
-                )
+        rates = take_turns(
+            sides, repetitions,
+            lambda side: measure(*side, ["/read"], requests, False)["requests_per_s"],
+        )
         wsgi = sides[0][0][0]
         for _ in range(100):
             User(wsgi).get("/write")
@@ -257,7 +253,7 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
         f"read_per_s_{stored}_sessions": statistics.median(rates[1]),
         "rss_kb_after_100_sessions": rss_100,
         f"rss_kb_after_{memory_sessions}_more_sessions": rss_many,
-    }, [many / few for few, many in zip(*rates)]
+    }, [{"few": few, "many": many} for few, many in zip(*rates)]
 
 
 def main(argv=None):
@@ -276,6 +272,10 @@ def main(argv=None):
     parser.add_argument("--output", default=os.path.join(ROOT, "bench", "results"))
     parser.add_argument("--chart", default=os.path.join(ROOT, "docs", "benchmark.png"))
     args = parser.parse_args(argv)
+    if args.repetitions % 2 == 0:
+        # With an even count, a median is the mean of the middle two, and a
+        # ratio of rates would no longer be the inverse of the ratio of times.
+        parser.error("--repetitions must be odd")
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                    f"{platform.python_version()}, {platform.platform()}",
@@ -287,7 +287,7 @@ def main(argv=None):
         not args.share_cpus,
     )
     if "pyramid_mongosession" in args.backends and args.stored:
-        results["scale"], results["scale_ratio_by_turn"] = scale_and_memory(
+        results["scale"], results["scale_turns"] = scale_and_memory(
             args.requests, args.repetitions, args.stored, args.memory_sessions,
             args.retry_writes, not args.share_cpus,
         )

@@ -13,9 +13,10 @@ import statistics
 import pymongo
 
 from pyramid_mongosession.indexes import Indexes
-from pyramid_mongosession.keys import hash_id
+from tests.support import add_sessions
 
-from .stores import MongoServer, add_sessions, cpu_seconds, start_server
+from .stores import MongoServer, cpu_seconds, start_server
+from .turns import take_turns
 
 TURNS = 10
 PER_TURN = 300
@@ -31,29 +32,26 @@ def server_ms(server, call, count):
 def sessions_collection(client, count):
     sessions = client.costs.sessions
     Indexes(sessions).ensure()
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ids = [hash_id(f"session{number}") for number in range(count)]
-    add_sessions(sessions, ids)
-    return sessions, ids, now
+    return sessions, add_sessions(sessions, live=count)
 
 
 def find_shapes():
     server = start_server(MongoServer)
     try:
         client = pymongo.MongoClient(server.url, tz_aware=True)
-        sessions, ids, now = sessions_collection(client, 100)
+        sessions, ids = sessions_collection(client, 100)
+        now = datetime.datetime.now(datetime.timezone.utc)
         shapes = {
             "find {_id}": lambda n: sessions.find_one({"_id": ids[n % 100]}),
             "find {_id, expires > now}": lambda n: sessions.find_one(
                 {"_id": ids[n % 100], "expires": {"$gt": now}}
             ),
         }
-        figures = {name: [] for name in shapes}
         for call in shapes.values():
             server_ms(server, call, PER_TURN)  # warm-up
-        for _ in range(TURNS):
-            for name, call in shapes.items():
-                figures[name].append(server_ms(server, call, PER_TURN))
+        figures = dict(zip(shapes, take_turns(
+            list(shapes.values()), TURNS, lambda call: server_ms(server, call, PER_TURN)
+        )))
         client.close()
     finally:
         server.stop()
@@ -69,7 +67,7 @@ def retryable_writes(blocks=7, block=2000):
         server = start_server(MongoServer, retry_writes)
         try:
             client = server.client("costs")
-            sessions, ids, _ = sessions_collection(client, 100)
+            sessions, ids = sessions_collection(client, 100)
 
             def update(number, sessions=sessions, ids=ids):
                 sessions.update_one({"_id": ids[number % 100]},

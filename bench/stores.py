@@ -1,7 +1,6 @@
 """The session stores the benchmark compares, each on a database server of
 its own, freshly started: SecantusDB (the MongoDB-wire server the tests
 use) or Debian's redis-server, on free ports, stopped by their own pid."""
-import datetime
 import os
 import re
 import socket
@@ -52,18 +51,6 @@ def start_server(server_class, retry_writes=False, apart=True):
             server.stop()
             raise
     return server
-
-
-def add_sessions(collection, ids, batch=5000):
-    """A live session document (one ``counter``, an hour to go) for each of
-    ``ids``, written straight into ``collection``, ``batch`` at a time."""
-    now = datetime.datetime.now(datetime.timezone.utc)
-    later = now + datetime.timedelta(hours=1)
-    for start in range(0, len(ids), batch):
-        collection.insert_many([
-            {"_id": _id, "data": {"counter": 0}, "created": now, "expires": later}
-            for _id in ids[start:start + batch]
-        ])
 
 
 def cpu_seconds(pid):
