@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from bench import compare, report
+from bench import compare, report, steadiness
 from bench.turns import take_turns
 
 
@@ -115,3 +115,10 @@ def test_a_ratio_is_judged_turn_by_turn():
 def test_a_ratio_needs_the_same_turns_on_both_sides():
     with pytest.raises(ValueError, match="2 turns against 3"):
         report.turn_ratios([{"x": 1}] * 2, [{"x": 1}] * 3, "x")
+
+
+def test_the_steadiness_probe_prints_a_time_per_second(capsys):
+    steadiness.main(["2"])
+    out = capsys.readouterr().out
+    assert out.startswith("ms of CPU per pass of the same work")
+    assert "slowest / fastest" in out
