@@ -45,7 +45,6 @@ def test_the_round_trips_it_counts_are_the_ones_the_tests_assert(results):
     assert ours["concurrency_keys_kept"] == 200
 
 
-
 def test_every_target_is_checked(results):
     checked = {row["target"]: row["figure"] for row in results[0]["targets"]}
     assert len(checked) == 13
