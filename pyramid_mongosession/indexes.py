@@ -38,50 +38,44 @@ class Indexes:
         self._lock = threading.Lock()
         self._attempted = float("-inf")
 
-    def information(self, collection: Any = None) -> Dict[str, Any]:
+    def information(self) -> Dict[str, Any]:
         """pymongo's ``index_information()`` of the collection."""
-        collection = collection if collection is not None else self.collection
         found: Dict[str, Any] = call_mongodb(
-            collection.index_information,
-            action=f"read the indexes of {collection.full_name}",
+            self.collection.index_information,
+            action=f"read the indexes of {self.collection.full_name}",
         )
         return found
 
-    def ensure(self, collection: Any = None) -> None:
+    def ensure(self) -> None:
         """Create what is missing; make an ``expires`` index with other
         options a TTL index with ``expireAfterSeconds=0`` (``collMod``).
-        ``collection``: the same collection through another client.
 
         A principal index that cannot be created (no privilege, say) is
         logged, not raised: ``revoke`` and ``sessions_of`` work without it,
         only slower."""
-        collection = collection if collection is not None else self.collection
-        keys = {
-            tuple(spec["key"]): (name, spec)
-            for name, spec in self.information(collection).items()
-        }
+        keys = {tuple(spec["key"]): (name, spec) for name, spec in self.information().items()}
         if (("principal", 1),) not in keys:
-            self._create_principal_index(collection)
+            self._create_principal_index()
         if not self.ttl:
             return
         if (("expires", 1),) not in keys:
             call_mongodb(
-                collection.create_index,
+                self.collection.create_index,
                 [("expires", pymongo.ASCENDING)],
-                action=f"create the TTL index of {collection.full_name}",
+                action=f"create the TTL index of {self.collection.full_name}",
                 expireAfterSeconds=0,
             )
             return
         name, spec = keys[(("expires", 1),)]
         if spec.get("expireAfterSeconds") != 0:
-            self._make_ttl(collection, name, spec)
+            self._make_ttl(name, spec)
 
-    def _create_principal_index(self, collection: Any) -> None:
+    def _create_principal_index(self) -> None:
         try:
             call_mongodb(
-                collection.create_index,
+                self.collection.create_index,
                 [("principal", pymongo.ASCENDING)],
-                action=f"create the principal index of {collection.full_name}",
+                action=f"create the principal index of {self.collection.full_name}",
                 sparse=True,
             )
         except SessionStoreError as error:
@@ -89,7 +83,8 @@ class Indexes:
                 raise
             log.warning("%s; revoke and sessions_of will scan the collection", error)
 
-    def _make_ttl(self, collection: Any, name: str, spec: Mapping[str, Any]) -> None:
+    def _make_ttl(self, name: str, spec: Mapping[str, Any]) -> None:
+        collection = self.collection
         log.warning(
             "index %r on %s.expires has expireAfterSeconds=%r; changing it to 0",
             name,
@@ -110,14 +105,15 @@ class Indexes:
                 error,
             ) from error
 
-    def ensure_at_startup(self, collection: Any = None) -> None:
+    def ensure_at_startup(self, via: Any = None) -> None:
         """:meth:`ensure`, but a database that cannot be reached only logs a
         warning; the indexes are then ensured after a later successful
-        command, at least ``retry_seconds`` after this attempt."""
+        command, at least ``retry_seconds`` after this attempt.  ``via``:
+        the same collection through a client used only for this."""
         self.pending = False
         self._attempted = time.monotonic()
         try:
-            self.ensure(collection)
+            (self if via is None else Indexes(via, ttl=self.ttl)).ensure()
         except SessionStoreError as error:
             if isinstance(error.error, OperationFailure):
                 raise
