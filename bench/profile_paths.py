@@ -5,9 +5,11 @@
 First the client CPU per request through the package beside the same
 Pyramid app whose views send the same commands with bare pymongo (no
 signed cookie, no session object): the difference is the package's own
-work.  The two take turns in short blocks, so a change in the machine's
-speed falls on both.  Then the database server's CPU per request, and
-cProfile's top entries by own CPU time and the package's own functions."""
+work.  pyramid_session_redis runs the same view too, for the floor that
+bare pymongo sets against it.  The three take turns in short blocks, so
+a change in the machine's speed falls on all of them.  Then the database
+server's CPU per request, and cProfile's top entries by own CPU time and
+the package's own functions."""
 import cProfile
 import pstats
 import statistics
@@ -22,7 +24,8 @@ from pyramid_mongosession.keys import hash_id
 
 from .app import User, make_app
 from .backends import BACKENDS
-from .stores import MongoServer, cpu_seconds, start_server
+from .stores import MongoServer, RedisServer, cpu_seconds, start_server
+from .turns import take_turns
 
 BLOCK = 200  # requests per turn
 
@@ -63,35 +66,53 @@ def main(argv=None):
     view = argv[0] if argv else "read"
     requests = int(argv[1]) if len(argv) > 1 else 3000
     path = f"/{view}"
-    server = start_server(MongoServer)
+    servers = []
     try:
-        package = make_app(BACKENDS["pyramid_mongosession"][0], server)
+        servers.append(start_server(MongoServer))
+        servers.append(start_server(RedisServer))
+        mongo, redis = servers
+        package = make_app(BACKENDS["pyramid_mongosession"][0], mongo)
         users = [User(package) for _ in range(50)]
-        for user in users:
+        by_redis_app = make_app(BACKENDS["pyramid_session_redis"][0], redis)
+        redis_users = [User(by_redis_app) for _ in users]
+        for user in users + redis_users:
             user.get("/write")
         bare_users = [User(bare_app(package, users)) for _ in users]
         for bare_user, user in zip(bare_users, users):
             bare_user.cookie = user.cookie
-        for who in (users, bare_users):
+        for who in (users, bare_users, redis_users):
             cpu_ms_per_request(who, path, BLOCK)  # warm-up
-        through, bare, server_ms = [], [], []
-        for _ in range(max(1, requests // BLOCK)):
-            server_cpu = cpu_seconds(server.pid)
-            through.append(cpu_ms_per_request(users, path, BLOCK))
-            server_ms.append(1000 * (cpu_seconds(server.pid) - server_cpu) / BLOCK)
-            bare.append(cpu_ms_per_request(bare_users, path, BLOCK))
+        server_ms = []
+
+        def through_package(who):
+            server_cpu = cpu_seconds(mongo.pid)
+            cpu_ms = cpu_ms_per_request(who, path, BLOCK)
+            server_ms.append(1000 * (cpu_seconds(mongo.pid) - server_cpu) / BLOCK)
+            return cpu_ms
+
+        through, bare, by_redis = take_turns(
+            [users, bare_users, redis_users], max(1, requests // BLOCK),
+            lambda who: (through_package(who) if who is users
+                         else cpu_ms_per_request(who, path, BLOCK)),
+        )
         profile = cProfile.Profile(time.process_time)
         profile.enable()
         cpu_ms_per_request(users, path, requests)
         profile.disable()
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
     own = [a - b for a, b in zip(through, bare)]
     print(f"client CPU per {view}, median of {len(through)} turns of {BLOCK} requests:")
     print(f"  through pyramid_mongosession        {statistics.median(through):.3f} ms")
     print(f"  same commands, bare pymongo views   {statistics.median(bare):.3f} ms")
     print(f"  the package's own work              {statistics.median(own):.3f} ms "
           f"(turns: {min(own):.3f} to {max(own):.3f})")
+    print(f"  pyramid_session_redis               {statistics.median(by_redis):.3f} ms")
+    for name, figures in (("pyramid_mongosession", through), ("bare pymongo views", bare)):
+        ratios = [mine / theirs for mine, theirs in zip(figures, by_redis)]
+        print(f"  {name}, times redis's, by turn: {statistics.median(ratios):.3f} "
+              f"({min(ratios):.3f} to {max(ratios):.3f})")
     print(f"database server CPU per {view}: {statistics.median(server_ms):.3f} ms")
     print()
     stats = pstats.Stats(profile).sort_stats("tottime")

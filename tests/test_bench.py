@@ -6,17 +6,21 @@ import shutil
 
 import pytest
 
-from bench import compare, report, steadiness
+from bench import compare, profile_paths, report, steadiness
 from bench.turns import take_turns
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def need_redis_server():
     if shutil.which("redis-server") is None:
         message = "the benchmark compares with redis: apt-get install redis-server"
         if os.environ.get("MONGOSESSION_REQUIRE_REDIS"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    need_redis_server()
     directory = tmp_path_factory.mktemp("bench")
     figures = compare.main([
         "--users", "4", "--requests", "12", "--repetitions", "3",
@@ -121,3 +125,12 @@ def test_the_steadiness_probe_prints_a_time_per_second(capsys):
     out = capsys.readouterr().out
     assert out.startswith("ms of CPU per pass of the same work")
     assert "slowest / fastest" in out
+
+
+def test_profile_paths_measures_the_package_bare_pymongo_and_redis(capsys):
+    need_redis_server()
+    profile_paths.main(["write", "200"])
+    out = capsys.readouterr().out
+    assert "the package's own work" in out
+    assert "bare pymongo views, times redis's, by turn:" in out
+    assert "pyramid_mongosession/session.py" in out  # the package's own functions
