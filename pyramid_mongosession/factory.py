@@ -9,7 +9,7 @@ from pyramid.interfaces import ISessionFactory
 from webob.cookies import SignedSerializer, parse_cookie
 from zope.interface import implementer
 
-from .operations import utc_now
+from .expiry import utc_now
 from .serializers import codec_for
 from .session import MongoSession
 from .settings import CONNECTION_OPTIONS, Options, build_options

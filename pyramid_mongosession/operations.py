@@ -6,6 +6,7 @@ import datetime
 import weakref
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
+from .expiry import ExpiryRule
 from .keys import hash_id, hashed_id_text
 
 
@@ -45,10 +46,6 @@ class PendingMove:
         self.old_id = old_id
 
 
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
 def _check_principal(principal: Any) -> str:
     if not isinstance(principal, str) or not principal:
         raise ValueError(f"principal must be a non-empty str, not {principal!r}")
@@ -64,15 +61,12 @@ class AcrossSessions:
     timeout: Optional[int]
     absolute_timeout: Optional[int]
     _call: Callable[..., Any]
-    _unexpired: Callable[[datetime.datetime], Dict[str, Any]]
+    _expiry: ExpiryRule
 
     def _init_moves(self) -> None:
         self._moves: "weakref.WeakValueDictionary[str, PendingMove]" = (
             weakref.WeakValueDictionary()
         )
-
-    def _expired(self, now: Optional[datetime.datetime]) -> Dict[str, Any]:
-        return {"expires": {"$lte": now or self.clock()}}
 
     def start_move(self, old_id: str, new_id: str) -> PendingMove:
         """Note that the session stored under ``old_id`` is moving to
@@ -122,7 +116,7 @@ class AcrossSessions:
         """
         query = {
             "principal": _check_principal(principal),
-            "expires": self._unexpired(now or self.clock()),
+            "expires": self._expiry.live_expires(now or self.clock()),
         }
         fields = {"created": 1, "expires": 1, "timeout": 1}
 
@@ -158,7 +152,8 @@ class AcrossSessions:
         Parameters:
 
         ``now``
-          Documents whose ``expires`` is not after it are deleted.
+          Documents whose ``expires`` is not after it are deleted, and,
+          when sessions expire, those without ``expires``.
           Default: the store's clock.
 
         ``batch_size``
@@ -170,7 +165,7 @@ class AcrossSessions:
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number above 0, not {batch_size!r}")
-        expired = self._expired(now)
+        expired = self._expiry.expired_filter(now or self.clock())
         deleted = 0
         while True:
             ids = self._call(self._expired_ids, expired, batch_size, action="find expired sessions")
@@ -194,18 +189,15 @@ class AcrossSessions:
     def count_expired(self, now: Optional[datetime.datetime] = None) -> int:
         """How many documents :meth:`reap` would delete now."""
         return int(self._call(
-            self.collection.count_documents, self._expired(now), action="count expired sessions"
+            self.collection.count_documents,
+            self._expiry.expired_filter(now or self.clock()),
+            action="count expired sessions",
         ))
 
     def stats(self, now: Optional[datetime.datetime] = None) -> SessionStats:
         """Counts and total size of the stored sessions, in one pass over
         the collection (``$bsonSize``: MongoDB 4.4 or later)."""
-        expired = {
-            "$and": [
-                {"$eq": [{"$type": "$expires"}, "date"]},
-                {"$lte": ["$expires", now or self.clock()]},
-            ]
-        }
+        expired = self._expiry.expired_expression(now or self.clock())
         has_principal = {"$eq": [{"$type": "$principal"}, "string"]}
         pipeline = [
             {

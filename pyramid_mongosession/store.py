@@ -10,9 +10,10 @@ from bson.errors import BSONError
 from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
 from .errors import SessionStoreError, SessionTooLargeError, call_mongodb
+from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
 from .keys import escape_key, hash_id, unescape_key
-from .operations import AcrossSessions, utc_now
+from .operations import AcrossSessions
 
 log = logging.getLogger(__name__)
 
@@ -97,22 +98,11 @@ class SessionStore(AcrossSessions):
         self.clock = clock
         self.timeout = timeout
         self.absolute_timeout = absolute_timeout
-        # Without any timeout, documents have no ``expires`` unless the
-        # session adjusted its own; those without one stay live.
-        self._sessions_expire = timeout is not None or absolute_timeout is not None
+        self._expiry = ExpiryRule(timeout is not None or absolute_timeout is not None)
         self.indexes = Indexes(self.collection, ttl=ttl_index, pending=ensure_indexes_later)
         self._init_moves()
 
     # -- one session ---------------------------------------------------------
-
-    def _unexpired(self, now: datetime.datetime) -> Dict[str, Any]:
-        return {"$gt": now} if self._sessions_expire else {"$not": {"$lte": now}}
-
-    def _has_expired(self, document: Mapping[str, Any], now: datetime.datetime) -> bool:
-        expires = document.get("expires")
-        if expires is None:
-            return self._sessions_expire
-        return isinstance(expires, datetime.datetime) and expires <= now
 
     def load(self, session_id: str, now: datetime.datetime) -> Optional[StoredSession]:
         """The live session stored under ``session_id``, or ``None``.
@@ -129,7 +119,7 @@ class SessionStore(AcrossSessions):
         except BSONError as error:
             log.warning("session document cannot be decoded, starting afresh: %s", error)
             return None
-        if document is None or self._has_expired(document, now):
+        if document is None or self._expiry.has_expired(document, now):
             return None
         try:
             return self._decode(document)
