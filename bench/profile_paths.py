@@ -24,7 +24,7 @@ from pyramid_mongosession.keys import hash_id
 
 from .app import User, make_app
 from .backends import BACKENDS
-from .stores import MongoServer, RedisServer, cpu_seconds, start_server
+from .stores import MongoServer, RedisServer, cpu_seconds, on_first_cpu, start_server
 from .turns import take_turns
 
 BLOCK = 200  # requests per turn
@@ -66,42 +66,44 @@ def main(argv=None):
     view = argv[0] if argv else "read"
     requests = int(argv[1]) if len(argv) > 1 else 3000
     path = f"/{view}"
-    servers = []
-    try:
-        servers.append(start_server(MongoServer))
-        servers.append(start_server(RedisServer))
-        mongo, redis = servers
-        package = make_app(BACKENDS["pyramid_mongosession"][0], mongo)
-        users = [User(package) for _ in range(50)]
-        by_redis_app = make_app(BACKENDS["pyramid_session_redis"][0], redis)
-        redis_users = [User(by_redis_app) for _ in users]
-        for user in users + redis_users:
-            user.get("/write")
-        bare_users = [User(bare_app(package, users)) for _ in users]
-        for bare_user, user in zip(bare_users, users):
-            bare_user.cookie = user.cookie
-        for who in (users, bare_users, redis_users):
-            cpu_ms_per_request(who, path, BLOCK)  # warm-up
-        server_ms = []
+    with on_first_cpu():
+        servers = []
+        try:
+            servers.append(start_server(MongoServer))
+            servers.append(start_server(RedisServer))
+            mongo, redis = servers
+            package = make_app(BACKENDS["pyramid_mongosession"][0], mongo)
+            users = [User(package) for _ in range(50)]
+            by_redis_app = make_app(BACKENDS["pyramid_session_redis"][0], redis)
+            redis_users = [User(by_redis_app) for _ in users]
+            for user in users + redis_users:
+                user.get("/write")
+            bare_wsgi = bare_app(package, users)
+            bare_users = [User(bare_wsgi) for _ in users]
+            for bare_user, user in zip(bare_users, users):
+                bare_user.cookie = user.cookie
+            for who in (users, bare_users, redis_users):
+                cpu_ms_per_request(who, path, BLOCK)  # warm-up
+            server_ms = []
 
-        def through_package(who):
-            server_cpu = cpu_seconds(mongo.pid)
-            cpu_ms = cpu_ms_per_request(who, path, BLOCK)
-            server_ms.append(1000 * (cpu_seconds(mongo.pid) - server_cpu) / BLOCK)
-            return cpu_ms
+            def through_package(who):
+                server_cpu = cpu_seconds(mongo.pid)
+                cpu_ms = cpu_ms_per_request(who, path, BLOCK)
+                server_ms.append(1000 * (cpu_seconds(mongo.pid) - server_cpu) / BLOCK)
+                return cpu_ms
 
-        through, bare, by_redis = take_turns(
-            [users, bare_users, redis_users], max(1, requests // BLOCK),
-            lambda who: (through_package(who) if who is users
-                         else cpu_ms_per_request(who, path, BLOCK)),
-        )
-        profile = cProfile.Profile(time.process_time)
-        profile.enable()
-        cpu_ms_per_request(users, path, requests)
-        profile.disable()
-    finally:
-        for server in servers:
-            server.stop()
+            through, bare, by_redis = take_turns(
+                [users, bare_users, redis_users], max(1, requests // BLOCK),
+                lambda who: (through_package(who) if who is users
+                             else cpu_ms_per_request(who, path, BLOCK)),
+            )
+            profile = cProfile.Profile(time.process_time)
+            profile.enable()
+            cpu_ms_per_request(users, path, requests)
+            profile.disable()
+        finally:
+            for server in servers:
+                server.stop()
     own = [a - b for a, b in zip(through, bare)]
     print(f"client CPU per {view}, median of {len(through)} turns of {BLOCK} requests:")
     print(f"  through pyramid_mongosession        {statistics.median(through):.3f} ms")

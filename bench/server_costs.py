@@ -10,12 +10,10 @@ the benchmark make, in its own CPU per command:
 import datetime
 import statistics
 
-import pymongo
-
 from pyramid_mongosession.indexes import Indexes
 from tests.support import add_sessions
 
-from .stores import MongoServer, cpu_seconds, start_server
+from .stores import MongoServer, cpu_seconds, on_first_cpu, start_server
 from .turns import take_turns
 
 TURNS = 10
@@ -38,7 +36,7 @@ def sessions_collection(client, count):
 def find_shapes():
     server = start_server(MongoServer)
     try:
-        client = pymongo.MongoClient(server.url, tz_aware=True)
+        client = server.client("costs")
         sessions, ids = sessions_collection(client, 100)
         now = datetime.datetime.now(datetime.timezone.utc)
         shapes = {
@@ -82,8 +80,9 @@ def retryable_writes(blocks=7, block=2000):
 
 
 def main():
-    find_shapes()
-    retryable_writes()
+    with on_first_cpu():
+        find_shapes()
+        retryable_writes()
 
 
 if __name__ == "__main__":

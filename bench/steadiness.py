@@ -5,10 +5,11 @@ timed over and over on the first CPU, its median time per second printed.
 
 A change in these times is the machine's (other guests, frequency), not
 the benchmark's: it is what the turns of ``bench.compare`` are for."""
-import os
 import statistics
 import sys
 import time
+
+from .stores import on_first_cpu
 
 
 def fixed_work():
@@ -21,14 +22,13 @@ def fixed_work():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     seconds = int(argv[0]) if argv else 60
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:1])
     by_second = [[] for _ in range(seconds)]
-    start = time.monotonic()
-    while (elapsed := time.monotonic() - start) < seconds:
-        began = time.process_time()
-        fixed_work()
-        by_second[int(elapsed)].append(1000 * (time.process_time() - began))
+    with on_first_cpu():
+        start = time.monotonic()
+        while (elapsed := time.monotonic() - start) < seconds:
+            began = time.process_time()
+            fixed_work()
+            by_second[int(elapsed)].append(1000 * (time.process_time() - began))
     medians = [statistics.median(times) for times in by_second if times]
     print(f"ms of CPU per pass of the same work, median of each second, {seconds} s:")
     for row in range(0, len(medians), 15):

@@ -1,6 +1,7 @@
 """The session stores the benchmark compares, each on a database server of
 its own, freshly started: SecantusDB (the MongoDB-wire server the tests
 use) or Debian's redis-server, on free ports, stopped by their own pid."""
+import contextlib
 import os
 import re
 import socket
@@ -23,30 +24,43 @@ SECRET = "benchmark secret, long enough to sign cookies"
 _CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
-def keep_apart(server_pid):
-    """On two CPUs or more: this process on the first, the database server
-    (every thread of it) on the others, so that neither takes the other's
-    time slices and caches."""
-    if len(_CPUS) < 2:
+def _pin(pid, cpus):
+    """Every thread of process ``pid`` on ``cpus``."""
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        try:
+            os.sched_setaffinity(int(thread), cpus)
+        except ProcessLookupError:  # a thread that has ended since
+            pass
+
+
+@contextlib.contextmanager
+def on_first_cpu(apart=True):
+    """While the block runs, this process (every thread of it) on the first
+    CPU, the database servers :func:`start_server` starts on the others, so
+    that neither takes the other's time slices and caches; then back on the
+    CPUs it had.  Nothing on one CPU, or unless ``apart``."""
+    if not apart or len(_CPUS) < 2:
+        yield
         return
-    for pid, cpus in ((os.getpid(), _CPUS[:1]), (server_pid, _CPUS[1:])):
-        for thread in os.listdir(f"/proc/{pid}/task"):
-            try:
-                os.sched_setaffinity(int(thread), cpus)
-            except ProcessLookupError:  # a thread that has ended since
-                pass
+    before = os.sched_getaffinity(0)
+    _pin(os.getpid(), _CPUS[:1])
+    try:
+        yield
+    finally:
+        _pin(os.getpid(), before)
 
 
 def start_server(server_class, retry_writes=False, apart=True):
-    """A fresh server of ``server_class`` (``None``: none), kept on CPUs of its
-    own when ``apart``; stopped again if that fails."""
+    """A fresh server of ``server_class`` (``None``: none), on the CPUs other
+    than the first when ``apart`` (see :func:`on_first_cpu`); stopped again
+    if that fails."""
     if server_class is None:
         return None
     server = (MongoServer(retry_writes=retry_writes) if server_class is MongoServer
               else server_class())
-    if apart:
+    if apart and len(_CPUS) >= 2:
         try:
-            keep_apart(server.pid)
+            _pin(server.pid, _CPUS[1:])
         except BaseException:
             server.stop()
             raise
