@@ -11,7 +11,7 @@ from pyramid.tweens import EXCVIEW, INGRESS
 
 from .connection import build_client, collection_from_client
 from .errors import SessionStoreError, SessionTooLargeError
-from .factory import MongoSessionFactory, registered_factory
+from .factory import MongoSessionFactory
 from .operations import SessionInfo, SessionStats
 from .session import MongoSession
 from .settings import options_from_settings
@@ -89,11 +89,10 @@ def get_session_store(registry: Any) -> SessionStore:
 
     Raises :class:`LookupError` when the application's session factory is
     not a :class:`MongoSessionFactory`."""
-    factory = registered_factory(registry)
-    if factory is None:
+    factory = registry.queryUtility(ISessionFactory)
+    if not isinstance(factory, MongoSessionFactory):
         raise LookupError(
-            "the application's session factory is not a MongoSessionFactory: "
-            f"{registry.queryUtility(ISessionFactory)!r}"
+            f"the application's session factory is not a MongoSessionFactory: {factory!r}"
         )
     return factory.store
 

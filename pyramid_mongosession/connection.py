@@ -10,15 +10,25 @@ from pymongo.errors import PyMongoError
 from pyramid.exceptions import ConfigurationError
 
 
-def build_client(options: Any, settings: Mapping[str, Any], **client_options: Any) -> Any:
-    """The application's ``MongoClient``: its own (``client_callable``) or one
-    made lazily (``connect=False``) from ``url``, with ``client_options``
-    (e.g. ``event_listeners``) passed on to it."""
+def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
+    """The application's ``MongoClient``: its own (``client_callable``) or
+    :func:`client_from_url`."""
     if options.client_callable is not None:
         return options.client_callable(settings)
+    return client_from_url(options)
+
+
+def client_from_url(options: Any, **client_options: Any) -> Any:
+    """A ``MongoClient`` for ``url``, made lazily (``connect=False``), with
+    the settings' timeout and credentials; ``client_options`` (e.g.
+    ``event_listeners``) are passed on and take precedence."""
     from . import __version__
 
-    keywords: Dict[str, Any] = dict(client_options)
+    keywords: Dict[str, Any] = {
+        "connect": False,
+        "tz_aware": True,
+        "driver": DriverInfo("pyramid_mongosession", __version__),
+    }
     query = {name.lower() for name in parse_qs(urlsplit(options.url).query)}
     if "serverselectiontimeoutms" not in query:
         keywords["serverSelectionTimeoutMS"] = int(
@@ -27,14 +37,9 @@ def build_client(options: Any, settings: Mapping[str, Any], **client_options: An
     if options.username is not None:
         keywords["username"] = options.username
         keywords["password"] = options.password
+    keywords.update(client_options)
     try:
-        return pymongo.MongoClient(
-            options.url,
-            connect=False,
-            tz_aware=True,
-            driver=DriverInfo("pyramid_mongosession", __version__),
-            **keywords,
-        )
+        return pymongo.MongoClient(options.url, **keywords)
     except (PyMongoError, ValueError, TypeError) as error:
         raise ConfigurationError(
             f"mongosession.url is not a usable MongoDB URL ({error}): "

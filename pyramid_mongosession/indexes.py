@@ -84,36 +84,36 @@ class Indexes:
             log.warning("%s; revoke and sessions_of will scan the collection", error)
 
     def _make_ttl(self, name: str, spec: Mapping[str, Any]) -> None:
-        collection = self.collection
         log.warning(
             "index %r on %s.expires has expireAfterSeconds=%r; changing it to 0",
             name,
-            collection.full_name,
+            self.collection.full_name,
             spec.get("expireAfterSeconds"),
         )
         try:
-            collection.database.command(
+            self.collection.database.command(
                 "collMod",
-                collection.name,
+                self.collection.name,
                 index={"name": name, "expireAfterSeconds": 0},
             )
         except PyMongoError as error:
             raise SessionStoreError(
-                f"index {name!r} on {collection.full_name}.expires is not a "
+                f"index {name!r} on {self.collection.full_name}.expires is not a "
                 "TTL index with expireAfterSeconds=0 and cannot be changed into "
                 f"one ({error}); drop it and restart",
                 error,
             ) from error
 
-    def ensure_at_startup(self, via: Any = None) -> None:
+    def ensure_at_startup(self, collection: Any = None) -> None:
         """:meth:`ensure`, but a database that cannot be reached only logs a
         warning; the indexes are then ensured after a later successful
-        command, at least ``retry_seconds`` after this attempt.  ``via``:
-        the same collection through a client used only for this."""
+        command, at least ``retry_seconds`` after this attempt.
+        ``collection``: the same collection through a client used only for
+        this."""
         self.pending = False
         self._attempted = time.monotonic()
         try:
-            (self if via is None else Indexes(via, ttl=self.ttl)).ensure()
+            (self if collection is None else Indexes(collection, ttl=self.ttl)).ensure()
         except SessionStoreError as error:
             if isinstance(error.error, OperationFailure):
                 raise

@@ -3,10 +3,9 @@
 ``mongosession.url = embedded`` (a marker of this demo, not of
 pyramid_mongosession) starts an embedded SecantusDB server; any other URL is
 used as it is."""
-import dataclasses
 from typing import Any, Mapping, MutableMapping
 
-from pyramid_mongosession.connection import build_client
+from pyramid_mongosession.connection import client_from_url
 from pyramid_mongosession.settings import Options, options_from_settings
 
 from .commands import CommandRecorder
@@ -25,11 +24,7 @@ class DemoDatabase:
         self.recorder = CommandRecorder()
         # The package's own client, made as it makes one (timeouts,
         # credentials), with the recorder listening.
-        self.client: Any = build_client(
-            dataclasses.replace(options, client_callable=None),
-            settings,
-            event_listeners=[self.recorder],
-        )
+        self.client: Any = client_from_url(options, event_listeners=[self.recorder])
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "DemoDatabase":
