@@ -7,7 +7,14 @@ import pytest
 
 from pyramid_mongosession import get_session_store
 
-from .support import Clock, add_sessions, app_with_factory, app_with_include, wait_for
+from .support import (
+    Clock,
+    add_sessions,
+    app_on_url,
+    app_with_factory,
+    app_with_include,
+    wait_for,
+)
 
 
 def test_session_ends_after_the_idle_timeout(collection):
@@ -207,25 +214,13 @@ def test_app_starts_when_the_database_is_down_and_ensures_the_index_later(
 ):
     uri = private_server.uri
     private_server.stop()
-    settings = {
-        "mongosession.url": uri + "late",
-        "mongosession.secret": "s",
-        "mongosession.server_selection_timeout": "0.3",
-    }
-    import webtest
-    from pyramid.config import Configurator
-
-    config = Configurator(settings=settings)
-    config.include("pyramid_mongosession")
-    config.add_route("set", "/set")
-    config.add_view(lambda r: r.session.update(a=1) or "ok", route_name="set", renderer="json")
     with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
-        wsgi = config.make_wsgi_app()
+        app = app_on_url(uri + "late", **{"mongosession.server_selection_timeout": "0.3"})
     assert "cannot reach MongoDB to ensure the indexes of" in caplog.text
-    store = get_session_store(wsgi.registry)
+    store = get_session_store(app.app.registry)
     store.indexes.retry_seconds = 0
     private_server.start()
-    webtest.TestApp(wsgi).get("/set")
+    app.get("/set/a/1")
     collection = store.collection
     wait_for(lambda: ttl_indexes(collection) == {"expires_1": 0})
     collection.database.client.close()

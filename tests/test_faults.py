@@ -82,11 +82,10 @@ def test_invalidate_that_cannot_delete_raises(collection, fail_command):
     assert app.get("/get/a").json == "1"
 
 
-def app_on_server(server, **settings):
+def app_on_server(server):
     return app_on_url(server.uri, **{
         "mongosession.server_selection_timeout": "0.5",
         "mongosession.reaper": "off",
-        **settings,
     })
 
 
