@@ -25,8 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from bench.stores import rss_kb  # noqa: E402
-from tests.demo_app import cart_on  # noqa: E402 - the cart as the demo's tests read it
-from tests.demo_server import DemoServer  # noqa: E402 - pserve, as the browser tests run it
+from tests.demo_server import DemoServer, cart_on  # noqa: E402 - as the tests run and read the demo
 from tests.servers import WireServer  # noqa: E402 - the same server the tests use
 
 ITEMS = ("teapot", "mug", "kettle", "tea-tin", "strainer", "cosy")

@@ -1,12 +1,14 @@
 """The demo shop, configured from development.ini, for in-process tests."""
 import os
-import re
 
 import webtest
 from pyramid.paster import get_appsettings
 from pyramid_mongosession_demo import main
 
-DEVELOPMENT_INI = os.path.join(os.path.dirname(os.path.dirname(__file__)), "development.ini")
+from . import ROOT
+from .demo_server import cart_on
+
+DEVELOPMENT_INI = os.path.join(ROOT, "development.ini")
 
 
 def demo_settings(url, collection):
@@ -19,14 +21,6 @@ def demo_settings(url, collection):
         "mongosession.collection": collection.name,
     })
     return settings
-
-
-CART_LINE = re.compile(r'<tr data-item="([^"]+)">\s*<td class="quantity">(\d+)×')
-
-
-def cart_on(page):
-    """The cart a shop page shows: {item: quantity}."""
-    return {item: int(quantity) for item, quantity in CART_LINE.findall(page)}
 
 
 class Shopper:

@@ -8,13 +8,21 @@ import subprocess
 import sys
 import time
 
+from . import ROOT
 from .servers import terminate
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PSERVE = os.path.join(os.path.dirname(sys.executable), "pserve")
 
 _SERVING = re.compile(r"Serving on (http://[\d.]+:\d+)")
 _EMBEDDED = re.compile(r"embedded SecantusDB at mongodb://([\d.]+):(\d+)/")
+
+
+CART_LINE = re.compile(r'<tr data-item="([^"]+)">\s*<td class="quantity">(\d+)×')
+
+
+def cart_on(page):
+    """The cart a shop page shows: {item: quantity}."""
+    return {item: int(quantity) for item, quantity in CART_LINE.findall(page)}
 
 
 class DemoServer:

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from .demo_server import ROOT, DemoServer
+from . import ROOT
+from .demo_server import DemoServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = os.path.join(ROOT, "var", "screenshots")

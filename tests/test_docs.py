@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from .demo_server import ROOT
+from . import ROOT
 
 
 def test_the_documentation_builds_without_warnings(tmp_path):

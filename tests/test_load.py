@@ -3,7 +3,7 @@ waitress lose no write and get no error."""
 import importlib.util
 import os
 
-from .demo_server import ROOT
+from . import ROOT
 
 
 def load_module():

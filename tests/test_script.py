@@ -12,7 +12,7 @@ import pytest
 from pyramid_mongosession.keys import hashed_id_text
 from pyramid_mongosession.scripts.mongosession import ProgressBar, main
 
-from .demo_server import ROOT
+from . import ROOT
 from .support import add_sessions
 
 COMMAND = os.path.join(os.path.dirname(sys.executable), "mongosession")
