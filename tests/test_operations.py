@@ -19,7 +19,7 @@ from pyramid_mongosession import (
 from pyramid_mongosession.keys import hash_id
 from pyramid_mongosession.serializers import BSONCodec
 
-from .support import SECRET, Clock, app_running, app_with_include
+from .support import SECRET, Clock, add_sessions, app_running, app_with_include
 
 
 def app_doing(collection, steps, **options):
@@ -207,19 +207,9 @@ def test_sessions_of_cannot_tell_the_renewal_when_the_absolute_timeout_set_expir
     assert session.renewed is None
 
 
-def insert_sessions(collection, expired, live):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    hour = datetime.timedelta(hours=1)
-    collection.insert_many(
-        [{"_id": f"e{i}", "data": {"k": "v" * i}, "created": now - 2 * hour,
-          "expires": now - hour} for i in range(expired)]
-        + [{"_id": f"l{i}", "data": {}, "created": now, "expires": now + hour,
-            **({"principal": "p"} if i % 2 else {})} for i in range(live)]
-    )
-
-
 def test_reap_deletes_expired_sessions_in_bounded_batches(collection, commands):
-    insert_sessions(collection, expired=25, live=5)
+    add_sessions(collection, expired=25)
+    live = add_sessions(collection, live=5)
     store = app_with_include(collection, {"mongosession.reaper": "off"})
     store = store_of(store)
     done = []
@@ -234,11 +224,11 @@ def test_reap_deletes_expired_sessions_in_bounded_batches(collection, commands):
         (statement,) = delete["deletes"]
         assert "$lte" in str(statement["q"])  # a session renewed meanwhile is kept
         assert len(statement["q"]["_id"]["$in"]) <= 10
-    assert sorted(d["_id"] for d in collection.find()) == [f"l{i}" for i in range(5)]
+    assert sorted(d["_id"] for d in collection.find()) == sorted(live)
 
 
 def test_reap_with_nothing_expired_is_one_find(collection, commands):
-    insert_sessions(collection, expired=0, live=3)
+    add_sessions(collection, live=3)
     store = store_of(app_with_include(collection, {"mongosession.reaper": "off"}))
     commands.clear()
 
@@ -247,7 +237,8 @@ def test_reap_with_nothing_expired_is_one_find(collection, commands):
 
 
 def test_stats_counts_live_expired_principals_and_bytes(collection):
-    insert_sessions(collection, expired=4, live=3)
+    add_sessions(collection, expired=4, live=2)
+    add_sessions(collection, live=1, principal="p")
     store = store_of(app_with_include(collection))
 
     stats = store.stats()
@@ -395,24 +386,24 @@ def test_a_document_without_expires_is_over_everywhere_or_nowhere(collection, ti
 
 
 def test_reap_keeps_a_session_renewed_between_its_find_and_its_delete(collection, monkeypatch):
-    insert_sessions(collection, expired=3, live=0)
+    expired = add_sessions(collection, expired=3)
     store = SessionStore(collection, BSONCodec())
     find_expired = store._expired_ids
     later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
 
     def then_renew_one(*args):
         ids = find_expired(*args)
-        collection.update_one({"_id": "e1"}, {"$set": {"expires": later}})  # another request
+        collection.update_one({"_id": expired[1]}, {"$set": {"expires": later}})  # another request
         return ids
 
     monkeypatch.setattr(store, "_expired_ids", then_renew_one)
 
     assert store.reap(batch_size=3) == 2
-    assert [d["_id"] for d in collection.find()] == ["e1"]
+    assert [d["_id"] for d in collection.find()] == [expired[1]]
 
 
 def test_reap_stops_when_a_batch_deletes_nothing(collection, monkeypatch, commands):
-    insert_sessions(collection, expired=2, live=0)
+    add_sessions(collection, expired=2)
     store = SessionStore(collection, BSONCodec())
     monkeypatch.setattr(store, "_expired_ids", lambda *args: ["gone", "also gone"])
     commands.clear()
