@@ -62,8 +62,13 @@ def includeme(config: Any) -> None:
     """Register the session factory from the ``mongosession.*`` settings,
     ensure the TTL index when the configuration is committed, and add the
     write-back and reaper tweens."""
+    # Around pyramid_tm's tween, whichever is included first: the session is
+    # written after the transaction commits.  Inside the debug toolbar's, so
+    # the toolbar sees what the write-back raises.
     config.add_tween(
-        "pyramid_mongosession.tweens.write_back_tween_factory", over=EXCVIEW
+        "pyramid_mongosession.tweens.write_back_tween_factory",
+        over=[EXCVIEW, "pyramid_tm.tm_tween_factory"],
+        under=[INGRESS, "pyramid_debugtoolbar.toolbar_tween_factory"],
     )
     config.add_tween("pyramid_mongosession.tweens.reaper_tween_factory", under=INGRESS)
     settings = config.get_settings()

@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Iterator, Optional
 from pyramid.interfaces import ISession
 from zope.interface import implementer
 
+from .attempt import CommitWatch
 from .changes import MISSING, KeyChanges
 from .settings import Options
 from .writeback import WriteBack
@@ -41,6 +42,7 @@ def _changing(method: Callable[..., Any]) -> Callable[..., Any]:
                 "the session was already saved for this response; change it "
                 "in the view, not in a response callback or subscriber"
             )
+        self._commit.watch(self._request)
         return method(self, *args, **kwargs)
 
     return wrapper
@@ -72,6 +74,7 @@ class MongoSession(WriteBack):
         self._loaded = False
         self._written = False
         self._move: Any = None
+        self._commit = CommitWatch()
 
     # -- loading ---------------------------------------------------------------
 
@@ -85,6 +88,7 @@ class MongoSession(WriteBack):
         else:
             self._start_stored(stored, now)
         self._loaded = True
+        self._commit.watch(self._request)
         self._request.add_response_callback(self._write_back)
 
     def _start_new(self, now: datetime.datetime) -> None:

@@ -4,6 +4,7 @@ session moves to a new id), and the cookie is set or deleted."""
 import logging
 from typing import Any, Dict, Optional
 
+from .attempt import CommitWatch, will_be_retried
 from .settings import Options
 from .store import UNCHANGED, StoredSession
 
@@ -32,6 +33,7 @@ class WriteBack:
     _principal_changed: bool
     _cookie_present: bool
     _resign: bool
+    _commit: CommitWatch
 
     @property
     def id(self) -> str:  # pragma: no cover - the session class has its own
@@ -45,6 +47,10 @@ class WriteBack:
         self._written = True
         self._move = None
         self._request = None
+        if will_be_retried(request) or self._commit.failed:
+            # Only the attempt whose response is sent, in a transaction
+            # that committed, leaves anything behind.
+            return
         if request.exception is not None and not self._options.cookie_on_exception:
             return
         self._keys.add_nested_changes(self._data)

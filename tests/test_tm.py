@@ -1,0 +1,164 @@
+"""Next to pyramid_tm (contract §9): the session is written after the
+transaction commits, whatever the include order, and a commit that fails
+leaves no session change behind."""
+import pytest
+import transaction
+import webtest
+from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPFound
+from pyramid.response import Response
+
+from .support import include_settings
+
+INCLUDE_ORDERS = {
+    "pyramid_tm first": ["pyramid_tm", "pyramid_mongosession"],
+    "pyramid_tm last": ["pyramid_mongosession", "pyramid_tm"],
+}
+
+
+class Conflict(transaction.interfaces.TransientError):
+    """What a database reports when two transactions collide."""
+
+
+class Ledger:
+    """A resource of the application's transaction (standing in for its
+    SQL database): on commit it notes what the session store had been sent
+    so far; it fails the next ``conflicts`` commits."""
+
+    def __init__(self, commands):
+        self.commands = commands
+        self.conflicts = 0
+        self.committed = []  # the session commands sent before each commit
+
+    def join(self, request):
+        request.tm.get().join(_LedgerEntry(self))
+
+
+class _LedgerEntry:
+    def __init__(self, ledger):
+        self.ledger = ledger
+        self.transaction_manager = transaction.manager
+
+    def tpc_vote(self, txn):
+        if self.ledger.conflicts:
+            self.ledger.conflicts -= 1
+            raise Conflict("another transaction changed the same rows")
+
+    def tpc_finish(self, txn):
+        self.ledger.committed.append(list(self.ledger.commands.names))
+
+    def abort(self, txn):
+        pass
+
+    tpc_begin = commit = tpc_abort = abort
+
+    def sortKey(self):
+        return "ledger"
+
+
+def tm_app(collection, ledger, includes, settings=None, error_view=False):
+    def count(request):
+        ledger.join(request)
+        request.session["count"] = request.session.get("count", 0) + 1
+        return request.session["count"]
+
+    def flash_and_redirect(request):
+        ledger.join(request)
+        request.session.flash("saved")
+        raise HTTPFound("/")
+
+    config = Configurator(settings=include_settings(collection, settings))
+    for name in includes:
+        config.include(name)
+    config.add_route("count", "/count")
+    config.add_view(count, route_name="count", renderer="json")
+    config.add_route("flash", "/flash")
+    config.add_view(flash_and_redirect, route_name="flash")
+    if error_view:
+        config.add_exception_view(
+            lambda exc, request: Response("sorry", status=500), context=Conflict
+        )
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+@pytest.fixture(params=sorted(INCLUDE_ORDERS))
+def includes(request):
+    return INCLUDE_ORDERS[request.param]
+
+
+@pytest.fixture
+def ledger(commands):
+    return Ledger(commands)
+
+
+def test_the_session_is_written_after_the_transaction_commits(
+    collection, commands, ledger, includes
+):
+    app = tm_app(collection, ledger, includes)
+
+    assert app.get("/count").json == 1
+    assert app.get("/count").json == 2
+
+    # At each commit, the request's own session write had not been sent yet.
+    assert ledger.committed == [[], ["insert", "find"]]
+    assert commands.names == ["insert", "find", "update"]
+    assert collection.find_one()["data"] == {"count": 2}
+
+
+@pytest.mark.parametrize("error_view", [False, True], ids=["no error view", "error view"])
+def test_a_failed_commit_leaves_no_session_change(
+    collection, commands, ledger, includes, error_view
+):
+    app = tm_app(collection, ledger, includes, error_view=error_view)
+    app.get("/count")
+    ledger.conflicts = 1
+    commands.clear()
+
+    if error_view:
+        response = app.get("/count", status=500)
+        assert "Set-Cookie" not in response.headers
+    else:
+        with pytest.raises(Conflict):
+            app.get("/count")
+
+    assert commands.names == ["find"]
+    assert collection.find_one()["data"] == {"count": 1}
+    assert app.get("/count").json == 2
+
+
+def test_a_new_visitor_whose_commit_fails_gets_no_document_and_no_cookie(
+    collection, ledger, includes
+):
+    app = tm_app(collection, ledger, includes, error_view=True)
+    ledger.conflicts = 1
+
+    response = app.get("/count", status=500)
+
+    assert "Set-Cookie" not in response.headers
+    assert collection.count_documents({}) == 0
+
+
+def test_a_conflict_retried_by_pyramid_retry_counts_once(
+    collection, commands, ledger, includes
+):
+    app = tm_app(collection, ledger, ["pyramid_retry", *includes], {"retry.attempts": "3"})
+    app.get("/count")
+    ledger.conflicts = 1
+    commands.clear()
+
+    assert app.get("/count").json == 2
+
+    assert commands.names == ["find", "find", "update"]
+    assert collection.find_one()["data"] == {"count": 2}
+
+
+def test_a_flash_before_a_raised_redirect_is_kept_as_with_cookie_sessions(
+    collection, ledger, includes
+):
+    """pyramid_tm aborts when a view raises, even a redirect; that is not a
+    failed commit, and ``cookie_on_exception`` keeps the session's change."""
+    app = tm_app(collection, ledger, includes)
+
+    app.get("/flash", status=302)
+
+    assert collection.find_one()["data"] == {"_f_": ["saved"]}
