@@ -1,7 +1,9 @@
 """The errors the store raises, and the translation of pymongo's into them."""
+import contextlib
 from typing import Any, Optional
 
 import bson
+import pymongo
 from bson.errors import InvalidDocument
 from pymongo.errors import DocumentTooLarge, OperationFailure, PyMongoError
 
@@ -24,14 +26,24 @@ class SessionTooLargeError(SessionStoreError):
     """The session would not fit into one MongoDB document (16 MB)."""
 
 
-def call_mongodb(method: Any, *args: Any, action: str, size_of: Any = None, **kwargs: Any) -> Any:
+def call_mongodb(
+    method: Any,
+    *args: Any,
+    action: str,
+    size_of: Any = None,
+    time_limit: Optional[float] = None,
+    **kwargs: Any,
+) -> Any:
     """``method(*args, **kwargs)``, with pymongo's errors raised as
     :class:`SessionStoreError` saying what could not be done (``action``,
     e.g. "load the session"),
     and a document too large as :class:`SessionTooLargeError` giving the size
-    of ``size_of``."""
+    of ``size_of``.  Every command it sends, server selection included,
+    ends within ``time_limit`` seconds (``pymongo.timeout``), unless that is
+    ``None``."""
     try:
-        return method(*args, **kwargs)
+        with time_limited(time_limit):
+            return method(*args, **kwargs)
     except DocumentTooLarge as error:
         raise _too_large(size_of, error) from error
     except OperationFailure as error:
@@ -42,6 +54,12 @@ def call_mongodb(method: Any, *args: Any, action: str, size_of: Any = None, **kw
         raise SessionStoreError(f"cannot {action}: {error}", error) from error
     except InvalidDocument as error:
         raise TypeError(f"a session value cannot be stored: {error}") from error
+
+
+def time_limited(time_limit: Optional[float]) -> Any:
+    if time_limit is None:
+        return contextlib.nullcontext()
+    return pymongo.timeout(time_limit)
 
 
 def _too_large(size_of: Any, error: Exception) -> SessionTooLargeError:

@@ -106,6 +106,7 @@ class MongoSessionFactory:
             ensure_indexes_later=True,
             read_preference=options.read_preference,
             clock=self.now,
+            time_limit=_time_limit(collection, options.operation_timeout),
         )
         self._signers = [
             SignedSerializer(secret, SALT, serializer=_SessionIdText())
@@ -171,6 +172,13 @@ def _cookie_value(request: Any, name: str) -> Optional[bytes]:
         if key == wanted:
             found = raw
     return found
+
+
+def _time_limit(collection: Any, operation_timeout: Optional[float]) -> Optional[float]:
+    # A client with a timeoutMS of its own (from the URL, say) keeps it.
+    if collection.database.client.options.timeout is not None:
+        return None
+    return operation_timeout
 
 
 def registered_factory(registry: Any) -> Optional[MongoSessionFactory]:

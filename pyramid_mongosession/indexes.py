@@ -5,12 +5,12 @@ then, in the background after a later successful command."""
 import logging
 import threading
 import time
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 import pymongo
 from pymongo.errors import OperationFailure, PyMongoError
 
-from .errors import SessionStoreError, call_mongodb
+from .errors import SessionStoreError, call_mongodb, time_limited
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,24 @@ class Indexes:
     ``pending``
       Ensure them in the background after the first successful command,
       unless :meth:`ensure_at_startup` ran.  Default: ``False``.
+
+    ``time_limit``
+      Seconds each command may take, or ``None``.  Default: ``None``.
     """
 
     retry_seconds = 30.0
 
-    def __init__(self, collection: Any, ttl: bool = True, pending: bool = False):
+    def __init__(
+        self,
+        collection: Any,
+        ttl: bool = True,
+        pending: bool = False,
+        time_limit: Optional[float] = None,
+    ):
         self.collection = collection
         self.ttl = ttl
         self.pending = pending
+        self.time_limit = time_limit
         self._lock = threading.Lock()
         self._attempted = float("-inf")
 
@@ -43,6 +53,7 @@ class Indexes:
         found: Dict[str, Any] = call_mongodb(
             self.collection.index_information,
             action=f"read the indexes of {self.collection.full_name}",
+            time_limit=self.time_limit,
         )
         return found
 
@@ -63,6 +74,7 @@ class Indexes:
                 self.collection.create_index,
                 [("expires", pymongo.ASCENDING)],
                 action=f"create the TTL index of {self.collection.full_name}",
+                time_limit=self.time_limit,
                 expireAfterSeconds=0,
             )
             return
@@ -76,6 +88,7 @@ class Indexes:
                 self.collection.create_index,
                 [("principal", pymongo.ASCENDING)],
                 action=f"create the principal index of {self.collection.full_name}",
+                time_limit=self.time_limit,
                 sparse=True,
             )
         except SessionStoreError as error:
@@ -91,11 +104,12 @@ class Indexes:
             spec.get("expireAfterSeconds"),
         )
         try:
-            self.collection.database.command(
-                "collMod",
-                self.collection.name,
-                index={"name": name, "expireAfterSeconds": 0},
-            )
+            with time_limited(self.time_limit):
+                self.collection.database.command(
+                    "collMod",
+                    self.collection.name,
+                    index={"name": name, "expireAfterSeconds": 0},
+                )
         except PyMongoError as error:
             raise SessionStoreError(
                 f"index {name!r} on {self.collection.full_name}.expires is not a "
@@ -113,7 +127,10 @@ class Indexes:
         self.pending = False
         self._attempted = time.monotonic()
         try:
-            (self if collection is None else Indexes(collection, ttl=self.ttl)).ensure()
+            if collection is None:
+                self.ensure()
+            else:
+                Indexes(collection, ttl=self.ttl, time_limit=self.time_limit).ensure()
         except SessionStoreError as error:
             if isinstance(error.error, OperationFailure):
                 raise

@@ -55,6 +55,7 @@ class Options:
     username: Optional[str] = None
     password: Optional[str] = None
     server_selection_timeout: float = 3.0
+    operation_timeout: Optional[float] = 3.0
 
     def renewal_interval(self, timeout: Optional[int]) -> int:
         """Seconds between two renewals of a session with this idle
@@ -93,6 +94,7 @@ def _coercers(
         "username": coerce.optional_text,
         "password": coerce.optional_text,
         "server_selection_timeout": coerce.seconds,
+        "operation_timeout": coerce.optional(coerce.seconds),
     }
 
 

@@ -71,6 +71,11 @@ class SessionStore(AcrossSessions):
     ``clock``
       Returns the current time, aware UTC; what ``reap``, ``stats`` and
       ``sessions_of`` take as now.  Default: the system clock.
+
+    ``time_limit``
+      Seconds each MongoDB call may take, server selection included
+      (``pymongo.timeout``), or ``None`` for the client's own limits.
+      Default: ``None``.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class SessionStore(AcrossSessions):
         ensure_indexes_later: bool = False,
         read_preference: str = "primary",
         clock: Callable[[], datetime.datetime] = utc_now,
+        time_limit: Optional[float] = None,
     ):
         self.collection = collection.with_options(
             codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc),
@@ -99,7 +105,10 @@ class SessionStore(AcrossSessions):
         self.timeout = timeout
         self.absolute_timeout = absolute_timeout
         self._expiry = ExpiryRule(timeout is not None or absolute_timeout is not None)
-        self.indexes = Indexes(self.collection, ttl=ttl_index, pending=ensure_indexes_later)
+        self.time_limit = time_limit
+        self.indexes = Indexes(
+            self.collection, ttl=ttl_index, pending=ensure_indexes_later, time_limit=time_limit
+        )
         self._init_moves()
 
     # -- one session ---------------------------------------------------------
@@ -208,7 +217,7 @@ class SessionStore(AcrossSessions):
         return {prefix + escape_key(key): encode(value) for key, value in values.items()}
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        result = call_mongodb(method, *args, **kwargs)
+        result = call_mongodb(method, *args, time_limit=self.time_limit, **kwargs)
         self.indexes.after_success()
         return result
 

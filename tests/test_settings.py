@@ -47,6 +47,7 @@ DEFAULTS = {
     "reaper": "ttl", "reap_interval": 60, "serializer": "bson", "read_preference": "primary",
     "client_callable": None,
     "username": None, "password": None, "server_selection_timeout": 3.0,
+    "operation_timeout": 3.0,
 }
 
 
@@ -117,6 +118,7 @@ COERCIONS = {  # setting: [(as given, as parsed), ...] -- ini strings and typed 
     "username": [("alice", "alice")],
     "password": [("pw", "pw")],
     "server_selection_timeout": [("0.5", 0.5), ("10", 10.0), (2, 2.0)],
+    "operation_timeout": [("0.5", 0.5), (" 10 ", 10.0), (2, 2.0)],
 }
 
 
@@ -133,7 +135,7 @@ def test_values_from_ini_strings_and_from_python_are_coerced(name, given, expect
 @pytest.mark.parametrize(
     "name",
     ["database", "timeout", "absolute_timeout", "reissue_time", "cookie_max_age",
-     "cookie_domain", "client_callable", "username", "password"],
+     "cookie_domain", "client_callable", "username", "password", "operation_timeout"],
 )
 @pytest.mark.parametrize("none", ["none", "None", " NONE ", "nOnE", None])
 def test_none_in_any_case_means_unset(name, none):
@@ -205,6 +207,8 @@ ERRORS = {  # expected form: {setting: [bad values]}
         "client_callable": ["os.sep", 42]},
     "a number of seconds above 0": {
         "server_selection_timeout": ["0", -1, "soon", "none", "inf", True]},
+    'a number of seconds above 0 or "none"': {
+        "operation_timeout": ["0", -1, "soon", "inf", True, ""]},
 }
 
 
