@@ -111,11 +111,11 @@ def _ensure_indexes(
         return
     options = factory.options
     if options.client_callable is not None:
-        factory.store.ensure_indexes_at_startup()
+        # A pre-forking server (gunicorn --preload) forks after this: the
+        # application's client stays unopened, and the store ensures the
+        # indexes after its first command in the worker.
         return
-    # Through a client of its own, closed again: the application's client
-    # stays unopened until the first request, in the process that serves it
-    # (a pre-forking server such as gunicorn --preload forks after this).
+    # Through a client of its own, closed again before any fork.
     client = build_client(options, settings)
     try:
         factory.store.ensure_indexes_at_startup(collection_from_client(client, options))

@@ -13,6 +13,7 @@ from .support import (
     app_on_url,
     app_with_factory,
     app_with_include,
+    url_of,
     wait_for,
 )
 
@@ -164,28 +165,51 @@ def ttl_indexes(collection):
     }
 
 
-def test_ttl_index_is_ensured_when_the_configuration_is_committed(collection, commands):
-    app_with_include(collection)
+def own_client_app(mongodb_uri, collection):
+    """The app on a client the package makes itself from the URL."""
+    return app_on_url(url_of(mongodb_uri, collection), collection)
+
+
+def test_ttl_index_is_ensured_when_the_configuration_is_committed(mongodb_uri, collection):
+    own_client_app(mongodb_uri, collection)
     assert ttl_indexes(collection) == {"expires_1": 0}
+    own_client_app(mongodb_uri, collection)  # a second start: nothing to change
+    assert ttl_indexes(collection) == {"expires_1": 0}
+
+
+def test_a_handed_in_client_is_not_used_before_the_first_request(collection, commands):
+    """A pre-forking server forks after the configuration is committed: the
+    application's client must not have been opened by then."""
+    app = app_with_include(collection)
+    assert commands.events == []
+    assert ttl_indexes(collection) == {}
+
+    app.get("/set/a/1")  # the worker's first command; the indexes follow it
+    wait_for(lambda: ttl_indexes(collection) == {"expires_1": 0},
+             message="the TTL index was not ensured after the first command")
+    wait_for(lambda: "createIndexes" in commands.index_names)
     commands.clear()
-    app_with_include(collection)  # a second start: nothing to change
-    assert commands.index_names == ["listIndexes"]
-    assert ttl_indexes(collection) == {"expires_1": 0}
+    app = app_with_include(collection)  # a second start: nothing to change
+    app.get("/set/b/2")
+    wait_for(lambda: commands.index_names == ["listIndexes"],
+             message=f"a second start did not check the indexes once: {commands.index_names}")
 
 
-def test_ttl_index_with_other_options_is_fixed(collection, caplog):
+def test_ttl_index_with_other_options_is_fixed(mongodb_uri, collection, caplog):
     collection.create_index("expires", expireAfterSeconds=3600)
     with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
-        app_with_include(collection)
+        own_client_app(mongodb_uri, collection)
     assert ttl_indexes(collection) == {"expires_1": 0}
     assert "expireAfterSeconds=3600; changing it to 0" in caplog.text
 
 
-def test_ttl_index_that_cannot_be_fixed_is_reported_clearly(collection, fail_command):
+def test_ttl_index_that_cannot_be_fixed_is_reported_clearly(
+    mongodb_uri, collection, fail_command
+):
     collection.create_index("expires", expireAfterSeconds=3600)
     fail_command(["collMod"], errorCode=13)
     with pytest.raises(Exception) as error:
-        app_with_include(collection)
+        own_client_app(mongodb_uri, collection)
     message = str(error.value)
     assert "index 'expires_1' on " in message
     assert "is not a TTL index with expireAfterSeconds=0" in message
@@ -193,10 +217,10 @@ def test_ttl_index_that_cannot_be_fixed_is_reported_clearly(collection, fail_com
     assert ttl_indexes(collection) == {"expires_1": 3600}
 
 
-def test_plain_index_on_expires_is_fixed_or_reported(collection):
+def test_plain_index_on_expires_is_fixed_or_reported(mongodb_uri, collection):
     collection.create_index("expires", name="by_expiry")
     try:
-        app_with_include(collection)
+        own_client_app(mongodb_uri, collection)
     except Exception as error:  # a server that cannot turn it into a TTL index
         assert "index 'by_expiry'" in str(error) and "drop it and restart" in str(error)
     else:

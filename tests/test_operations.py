@@ -19,7 +19,15 @@ from pyramid_mongosession import (
 from pyramid_mongosession.keys import hash_id
 from pyramid_mongosession.serializers import BSONCodec
 
-from .support import SECRET, Clock, add_sessions, app_running, app_with_include
+from .support import (
+    SECRET,
+    Clock,
+    add_sessions,
+    app_on_url,
+    app_running,
+    app_with_include,
+    url_of,
+)
 
 
 def app_doing(collection, steps, **options):
@@ -272,8 +280,8 @@ def indexes(collection):
 
 
 @pytest.mark.parametrize("reaper", ["ttl", "tween", "off"])
-def test_the_principal_index_is_ensured_at_startup(collection, reaper):
-    app_with_include(collection, {"mongosession.reaper": reaper})
+def test_the_principal_index_is_ensured_at_startup(mongodb_uri, collection, reaper):
+    app_on_url(url_of(mongodb_uri, collection), collection, **{"mongosession.reaper": reaper})
 
     found = indexes(collection)
     assert found["principal_1"] == ([("principal", 1)], True, None)
@@ -282,6 +290,7 @@ def test_the_principal_index_is_ensured_at_startup(collection, reaper):
 
 def test_ensure_indexes_is_idempotent(collection, commands):
     store = store_of(app_with_include(collection))
+    store.ensure_indexes()
     commands.clear()
 
     store.ensure_indexes()
@@ -413,11 +422,12 @@ def test_reap_stops_when_a_batch_deletes_nothing(collection, monkeypatch, comman
 
 
 def test_no_index_privilege_is_a_warning_when_the_reaper_is_not_ttl(
-    collection, fail_command, caplog
+    mongodb_uri, collection, fail_command, caplog
 ):
     fail_command(["createIndexes"], errorCode=13)
 
-    app = app_with_include(collection, {"mongosession.reaper": "tween"})
+    app = app_on_url(url_of(mongodb_uri, collection), collection,
+                     **{"mongosession.reaper": "tween"})
 
     assert "cannot create the principal index of" in caplog.text
     assert "revoke and sessions_of will scan the collection" in caplog.text
