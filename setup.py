@@ -21,6 +21,14 @@ tests_require = [
     "WebTest >= 3",
     "hypothesis >= 6",
     "SecantusDB >= 0.7.0b3",
+    # The neighbours the package is proven beside (contract §9).
+    "pyramid_retry >= 2.1",
+    "pyramid_tm >= 2.5",
+    "transaction >= 3.0",
+    "pyramid_debugtoolbar >= 4.10",
+    # --no-control-socket, which the tests pass, is gunicorn 27's.
+    "gunicorn >= 27",
+    "waitress >= 3",
     # Drives Debian's Chromium in the browser tests; downloads no browser.
     "playwright >= 1.40",
     "Sphinx >= 7",
@@ -50,7 +58,8 @@ setup(
     python_requires=">=3.9",
     install_requires=[
         "pyramid >= 2.0",
-        "pymongo >= 4.0, < 5",
+        # pymongo.timeout() needs 4.2; the tests' MongoDB-wire server, 4.6.
+        "pymongo >= 4.6, < 5",
         "WebOb >= 1.8",
     ],
     extras_require={
