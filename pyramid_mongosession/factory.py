@@ -2,7 +2,7 @@
 the Set-Cookie that goes back."""
 import datetime
 import re
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ISessionFactory
@@ -18,7 +18,7 @@ from .store import SessionStore
 SALT = "pyramid_mongosession."
 # A signed cookie is ~150 characters; anything much longer is not ours.
 MAX_COOKIE_LENGTH = 512
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class _SessionIdText:
@@ -31,7 +31,7 @@ class _SessionIdText:
     @staticmethod
     def loads(raw: bytes) -> str:
         text = raw.decode("ascii")
-        if not _SESSION_ID.match(text):
+        if not _SESSION_ID.fullmatch(text):
             raise ValueError("not a session id")
         return text
 
@@ -114,18 +114,20 @@ class MongoSessionFactory:
         ]
 
     def __call__(self, request: Any) -> MongoSession:
-        cookie = _cookie_value(request, self.options.cookie_name)
-        session_id, resign = self._verify(cookie)
-        return MongoSession(
-            request, self, session_id, cookie_present=cookie is not None, resign=resign
-        )
+        # A sibling subdomain can plant a cookie of the same name beside
+        # ours: the first that verifies is used, the others never acted on.
+        for cookie in _cookie_values(request, self.options.cookie_name):
+            session_id, resign = self._verify(cookie)
+            if session_id is not None:
+                return MongoSession(request, self, session_id, resign=resign)
+        return MongoSession(request, self, None, resign=False)
 
     def now(self) -> datetime.datetime:
         """The clock's time, to the millisecond MongoDB stores."""
         now = self._clock()
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
-    def _verify(self, cookie: Optional[bytes]) -> Tuple[Optional[str], bool]:
+    def _verify(self, cookie: bytes) -> Tuple[Optional[str], bool]:
         """The session id a cookie carries, and whether it should be re-signed
         with the current secret; ``(None, False)`` for any bad cookie."""
         if not cookie or len(cookie) > MAX_COOKIE_LENGTH:
@@ -140,6 +142,10 @@ class MongoSessionFactory:
     def set_cookie(self, response: Any, session_id: str, max_age: Optional[int]) -> None:
         value = self._signers[0].dumps(session_id).decode("ascii")
         self._cookie(response, value, max_age)
+
+    def leave_cookie(self, response: Any) -> None:
+        """Take back a Set-Cookie of the session cookie from ``response``."""
+        response.unset_cookie(self.options.cookie_name, strict=False)
 
     def delete_cookie(self, response: Any) -> None:
         # The same attributes as when it was set: browsers ignore a deletion
@@ -162,16 +168,15 @@ class MongoSessionFactory:
         _vary_on_cookie(response)
 
 
-def _cookie_value(request: Any, name: str) -> Optional[bytes]:
-    """Our cookie's value, the last one of that name as in ``request.cookies``.
-    Parsed here because ``request.cookies`` decodes every cookie at once and
-    fails on any that is not UTF-8, which must not hide ours (nor give a 500)."""
+def _cookie_values(request: Any, name: str) -> List[bytes]:
+    """The values of every cookie called ``name``, in the header's order.
+    Parsed here because ``request.cookies`` keeps only the last of a name,
+    decodes every cookie at once and fails on any that is not UTF-8, which
+    must not hide ours (nor give a 500)."""
     wanted = name.encode("latin-1")
-    found = None
-    for key, raw in parse_cookie(request.environ.get("HTTP_COOKIE", "")):
-        if key == wanted:
-            found = raw
-    return found
+    return [
+        raw for key, raw in parse_cookie(request.environ.get("HTTP_COOKIE", "")) if key == wanted
+    ]
 
 
 def _time_limit(collection: Any, operation_timeout: Optional[float]) -> Optional[float]:

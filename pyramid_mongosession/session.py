@@ -62,15 +62,14 @@ class MongoSession(WriteBack):
         factory: Any,
         cookie_id: Optional[str],
         *,
-        cookie_present: bool,
         resign: bool,
     ):
         self._request = request
         self._factory = factory
         self._options: Options = factory.options
         self._cookie_id = cookie_id
-        self._cookie_present = cookie_present
         self._resign = resign
+        self._invalidated = False
         self._loaded = False
         self._written = False
         self._move: Any = None
@@ -251,6 +250,7 @@ class MongoSession(WriteBack):
         """Delete the stored session now and go on with an empty new one."""
         if self._stored_id is not None:
             self._factory.store.delete(self._stored_id)
+        self._invalidated = True
         self._start_new(self._factory.now())
 
     @_changing

@@ -5,6 +5,7 @@ Every value may arrive as a string (from a paste ini file) or already typed
 the setting, the expected form and the value given.
 """
 import dataclasses
+import logging
 from typing import Any, Callable, Mapping, Optional, Tuple
 
 from pyramid.exceptions import ConfigurationError
@@ -13,6 +14,11 @@ from . import coercion as coerce
 from .coercion import Invalid
 
 PREFIX = "mongosession."
+# Shorter secrets are warned about: an HMAC key should hold at least as
+# many random bits as the session id it protects.
+SHORTEST_SECRET = 32
+
+log = logging.getLogger(__name__)
 
 # Options that only make sense when the package builds its own client; the
 # factory, which is handed a collection, rejects them.
@@ -133,6 +139,14 @@ def build_options(
             ) from None
     options = Options(**parsed)
     _check_combinations(options, prefix)
+    _check_cookie_prefix(options, prefix)
+    if any(len(secret) < SHORTEST_SECRET for secret in options.secret):
+        log.warning(
+            "%ssecret is shorter than %d characters; use a long random one, "
+            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            prefix,
+            SHORTEST_SECRET,
+        )
     if "reap_interval" in values and options.reaper != "tween":
         raise ConfigurationError(
             f"{prefix}reap_interval is only used with {prefix}reaper = tween, "
@@ -166,6 +180,25 @@ def _check_combinations(options: Options, prefix: str) -> None:
         )
     if options.password is not None and options.username is None:
         raise ConfigurationError(f"{prefix}password is set but {prefix}username is not")
+
+
+def _check_cookie_prefix(options: Options, prefix: str) -> None:
+    """Browsers refuse a ``__Secure-`` cookie that is not Secure, and a
+    ``__Host-`` one that is not also on ``/`` without a domain."""
+    name = options.cookie_name
+    # Browsers match the prefixes without regard to case.
+    host_only = name.lower().startswith("__host-")
+    if not host_only and not name.lower().startswith("__secure-"):
+        return
+    problem = None
+    if not options.cookie_secure:
+        problem = f"needs {prefix}cookie_secure = true"
+    elif host_only and options.cookie_path != "/":
+        problem = f"needs {prefix}cookie_path = /, not {options.cookie_path!r}"
+    elif host_only and options.cookie_domain is not None:
+        problem = f"must not have {prefix}cookie_domain, not {options.cookie_domain!r}"
+    if problem:
+        raise ConfigurationError(f"{prefix}cookie_name {name!r} {problem}")
 
 
 def options_from_settings(

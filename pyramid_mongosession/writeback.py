@@ -31,7 +31,8 @@ class WriteBack:
     _renewed: bool
     _timeout_changed: bool
     _principal_changed: bool
-    _cookie_present: bool
+    _cookie_id: Optional[str]
+    _invalidated: bool
     _resign: bool
     _commit: CommitWatch
 
@@ -66,7 +67,10 @@ class WriteBack:
 
     def _write_new(self, response: Any) -> None:
         if not self._worth_storing():
-            if self._cookie_present:
+            # A cookie naming a session that is gone is left alone: a
+            # newer response (a sign-in in another tab) may have replaced
+            # it.  Only invalidate() ends it, on its own response.
+            if self._invalidated and self._cookie_id is not None:
                 self._factory.delete_cookie(response)
             return
         self._factory.store.insert(
@@ -83,7 +87,7 @@ class WriteBack:
         if not self._factory.store.delete(self._stored_id) and self._worth_storing():
             # Revoked while this request ran: do not bring it back.
             self._factory.store.delete(self.id)
-            self._factory.delete_cookie(response)
+            self._factory.leave_cookie(response)
 
     def _write_changes(self, response: Any) -> None:
         changed, removed = self._keys.changed, self._keys.removed
@@ -98,7 +102,6 @@ class WriteBack:
             )
             if not found:
                 log.info("session was deleted while this request ran; not restoring it")
-                self._factory.delete_cookie(response)
                 return
         max_age = self._cookie_max_age()
         if self._resign or (self._renewed and max_age is not None):

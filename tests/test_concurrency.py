@@ -87,7 +87,9 @@ def test_a_sign_out_racing_a_slow_write_leaves_the_session_deleted(
 
     assert collection.count_documents({}) == 0
     assert responses["/invalidate"].status_int == 200
-    assert cookie_of(responses["/set/late/1"]) is None  # the slow one deletes the cookie
+    assert cookie_of(responses["/invalidate"]) is None  # the sign-out deletes the cookie
+    # and the slow one, which stored nothing, leaves it alone (contract §5)
+    assert cookie_of(responses["/set/late/1"]) == "unchanged"
 
 
 def test_invalidate_and_regenerate_races_leave_no_orphan(collection):

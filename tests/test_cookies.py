@@ -51,11 +51,11 @@ def test_well_signed_value_that_is_not_a_session_id_is_refused(collection, comma
     assert commands.names == []
 
 
-def test_forged_cookie_is_deleted_when_the_session_is_used(collection):
+def test_forged_cookie_is_left_alone_when_the_session_is_used(collection):
+    """It may be another site's cookie of the same name (contract §5)."""
     app = app_with_factory(collection)
     response = app.get("/get/a", headers={"Cookie": "session=garbage"})
-    assert "Max-Age=0" in response.headers["Set-Cookie"]
-    assert "Cookie" in response.headers["Vary"]
+    assert "Set-Cookie" not in response.headers
 
 
 def test_forged_cookie_then_a_write_starts_a_new_signed_session(collection):
@@ -74,7 +74,7 @@ def test_cookie_of_an_expired_or_unknown_session_gives_new_session(collection, c
     response = app.get("/get/a")
     assert response.json is None
     assert commands.names == ["find"]
-    assert "Max-Age=0" in response.headers["Set-Cookie"]
+    assert "Set-Cookie" not in response.headers  # a newer one may have replaced it
 
 
 def test_cookie_flags_default(collection):

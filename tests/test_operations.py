@@ -167,13 +167,17 @@ def test_a_session_revoked_while_its_request_runs_stays_revoked(collection):
         assert elsewhere.revoke("alice") == 1
         return "done"
 
-    app = app_doing(collection, {"sign_in": sign_in("alice"), "revoked": revoked_meanwhile})
+    app = app_doing(collection, {"sign_in": sign_in("alice"), "revoked": revoked_meanwhile,
+                                 "whoami": lambda session: session.principal})
     app.get("/", {"step": "sign_in"})
 
     response = app.get("/", {"step": "revoked"})
 
     assert collection.count_documents({}) == 0
-    assert "session=;" in response.headers["Set-Cookie"]
+    # The write stored nothing, so the cookie is left alone (contract §5);
+    # it names a session that stays gone.
+    assert "Set-Cookie" not in response.headers
+    assert app.get("/", {"step": "whoami"}).json is None
 
 
 def test_sessions_of_lists_live_sessions_without_their_ids(collection):

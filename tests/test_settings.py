@@ -127,7 +127,8 @@ COERCIONS = {  # setting: [(as given, as parsed), ...] -- ini strings and typed 
     [(name, given, expected) for name, pairs in COERCIONS.items() for given, expected in pairs],
 )
 def test_values_from_ini_strings_and_from_python_are_coerced(name, given, expected):
-    needs = {"password": {"username": "alice"}, "reap_interval": {"reaper": "tween"}}
+    needs = {"password": {"username": "alice"}, "reap_interval": {"reaper": "tween"},
+             "cookie_name": {"cookie_secure": "true"}}
     values = dict(needs.get(name, {}), **{name: given})
     assert getattr(parse(**values), name) == expected
 
@@ -349,3 +350,11 @@ def test_python_secret_str_is_one_secret_and_a_list_is_several():
     with pytest.raises(ConfigurationError, match=r"^secret must be a non-empty string or a "
                                                  r"list of them, not \[''\]$"):
         build_options({"secret": [""]})
+
+
+def test_a_secret_shorter_than_32_characters_is_warned_about(caplog):
+    with caplog.at_level("WARNING", "pyramid_mongosession"):
+        parse(secret="x" * 32)
+        assert caplog.text == ""
+        parse(secret="x" * 32 + " short")  # the ini splits: two secrets
+    assert "mongosession.secret is shorter than 32 characters" in caplog.text
