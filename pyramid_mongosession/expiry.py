@@ -6,7 +6,7 @@ is over too when the store's sessions expire (a ``timeout`` or an
 ``absolute_timeout`` is set), e.g. one written before a timeout was
 configured; otherwise it lives until it is deleted."""
 import datetime
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, List, Mapping
 
 
 def utc_now() -> datetime.datetime:
@@ -23,18 +23,21 @@ class ExpiryRule:
             return self.sessions_expire
         return isinstance(expires, datetime.datetime) and expires <= now
 
-    def expired_filter(self, now: datetime.datetime) -> Dict[str, Any]:
-        passed = {"expires": {"$lte": now}}
+    def expired_filters(self, now: datetime.datetime) -> List[Dict[str, Any]]:
+        """Filters that together select the expired documents, each one
+        served by an index on ``expires`` (an ``$or`` is not, on every
+        server)."""
+        passed: List[Dict[str, Any]] = [{"expires": {"$lte": now}}]
         if not self.sessions_expire:
             return passed
-        return {"$or": [passed, {"expires": None}]}  # None: missing or null
+        return passed + [{"expires": None}]  # None: missing or null
 
     def live_expires(self, now: datetime.datetime) -> Dict[str, Any]:
         """The condition on ``expires`` of a live session."""
         return {"$gt": now} if self.sessions_expire else {"$not": {"$lte": now}}
 
     def expired_expression(self, now: datetime.datetime) -> Dict[str, Any]:
-        """``expired_filter`` as an aggregation expression."""
+        """``expired_filters`` as one aggregation expression."""
         passed = {
             "$and": [{"$eq": [{"$type": "$expires"}, "date"]}, {"$lte": ["$expires", now]}]
         }

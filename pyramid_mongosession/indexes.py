@@ -1,7 +1,8 @@
 """The indexes the store relies on: a sparse index on ``principal`` (for
-``revoke`` and ``sessions_of``) and, with ``reaper = ttl``, the TTL index on
-``expires``.  Ensured at start-up or, when the database cannot be reached
-then, in the background after a later successful command."""
+``revoke`` and ``sessions_of``) and an index on ``expires``: the TTL index
+with ``reaper = ttl``, a plain one for reaping otherwise.  Ensured at
+start-up or, when the database cannot be reached then, in the background
+after a later successful command."""
 import logging
 import threading
 import time
@@ -61,12 +62,16 @@ class Indexes:
         """Create what is missing; make an ``expires`` index with other
         options a TTL index with ``expireAfterSeconds=0`` (``collMod``).
 
-        A principal index that cannot be created (no privilege, say) is
-        logged, not raised: ``revoke`` and ``sessions_of`` work without it,
-        only slower."""
+        The indexes that only make operations faster, on ``principal`` and
+        (without the TTL reaper) a plain one on ``expires``, are logged,
+        not raised, when they cannot be created (no privilege, say)."""
         keys = {tuple(spec["key"]): (name, spec) for name, spec in self.information().items()}
         if (("principal", 1),) not in keys:
-            self._create_principal_index()
+            self._create_helpful_index(
+                "principal", "revoke and sessions_of will scan the collection", sparse=True
+            )
+        if (("expires", 1),) not in keys and not self.ttl:
+            self._create_helpful_index("expires", "reaping will scan the collection")
         if not self.ttl:
             return
         if (("expires", 1),) not in keys:
@@ -82,19 +87,19 @@ class Indexes:
         if spec.get("expireAfterSeconds") != 0:
             self._make_ttl(name, spec)
 
-    def _create_principal_index(self) -> None:
+    def _create_helpful_index(self, field: str, without_it: str, **options: Any) -> None:
         try:
             call_mongodb(
                 self.collection.create_index,
-                [("principal", pymongo.ASCENDING)],
-                action=f"create the principal index of {self.collection.full_name}",
+                [(field, pymongo.ASCENDING)],
+                action=f"create the {field} index of {self.collection.full_name}",
                 time_limit=self.time_limit,
-                sparse=True,
+                **options,
             )
         except SessionStoreError as error:
             if not isinstance(error.error, OperationFailure):
                 raise
-            log.warning("%s; revoke and sessions_of will scan the collection", error)
+            log.warning("%s; %s", error, without_it)
 
     def _make_ttl(self, name: str, spec: Mapping[str, Any]) -> None:
         log.warning(

@@ -165,8 +165,18 @@ class AcrossSessions:
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number above 0, not {batch_size!r}")
-        expired = self._expiry.expired_filter(now or self.clock())
         deleted = 0
+        for expired in self._expiry.expired_filters(now or self.clock()):
+            deleted = self._reap_batches(expired, batch_size, deleted, progress)
+        return deleted
+
+    def _reap_batches(
+        self,
+        expired: Mapping[str, Any],
+        batch_size: int,
+        deleted: int,
+        progress: Optional[Callable[[int], None]],
+    ) -> int:
         while True:
             ids = self._call(self._expired_ids, expired, batch_size, action="find expired sessions")
             if not ids:
@@ -188,11 +198,12 @@ class AcrossSessions:
 
     def count_expired(self, now: Optional[datetime.datetime] = None) -> int:
         """How many documents :meth:`reap` would delete now."""
-        return int(self._call(
-            self.collection.count_documents,
-            self._expiry.expired_filter(now or self.clock()),
-            action="count expired sessions",
-        ))
+        return sum(
+            int(self._call(
+                self.collection.count_documents, expired, action="count expired sessions"
+            ))
+            for expired in self._expiry.expired_filters(now or self.clock())
+        )
 
     def stats(self, now: Optional[datetime.datetime] = None) -> SessionStats:
         """Counts and total size of the stored sessions, in one pass over

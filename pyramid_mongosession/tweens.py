@@ -40,12 +40,15 @@ class Reaper:
         self.interval = interval
         self._lock = threading.Lock()
         self._last_start = float("-inf")
+        self._running = False
 
     def maybe_start(self) -> None:
+        """Start a reap if one is due and none is running."""
         with self._lock:
-            if time.monotonic() - self._last_start < self.interval:
+            if self._running or time.monotonic() - self._last_start < self.interval:
                 return
             self._last_start = time.monotonic()
+            self._running = True
         threading.Thread(target=self.reap, name="mongosession-reaper", daemon=True).start()
 
     def reap(self) -> None:
@@ -55,6 +58,9 @@ class Reaper:
             log.exception("reaping expired sessions failed")
         else:
             log.debug("reaped %d expired sessions", deleted)
+        finally:
+            with self._lock:
+                self._running = False
 
 
 def reaper_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Any:

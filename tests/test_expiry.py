@@ -227,10 +227,10 @@ def test_plain_index_on_expires_is_fixed_or_reported(mongodb_uri, collection):
         assert ttl_indexes(collection) == {"by_expiry": 0}
 
 
-def test_reaper_off_and_tween_create_no_ttl_index(collection):
-    app_with_include(collection, {"mongosession.reaper": "off"})
-    app_with_include(collection, {"mongosession.reaper": "tween"})
-    assert ttl_indexes(collection) == {}
+@pytest.mark.parametrize("reaper", ["off", "tween"])
+def test_reaper_off_and_tween_create_a_plain_expires_index(mongodb_uri, collection, reaper):
+    app_on_url(url_of(mongodb_uri, collection), collection, **{"mongosession.reaper": reaper})
+    assert ttl_indexes(collection) == {"expires_1": None}
 
 
 def test_app_starts_when_the_database_is_down_and_ensures_the_index_later(
