@@ -43,14 +43,14 @@ def optional_text(value: Any) -> Optional[str]:
     return None if is_none(value) else text(value)
 
 
-def whole_number(minimum: int) -> Callable[[Any], int]:
+def whole_number(minimum: int, unit: str = "seconds") -> Callable[[Any], int]:
     def coerce(value: Any) -> int:
         if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise Invalid("a whole number of seconds")
+            raise Invalid(f"a whole number of {unit}")
         if value < minimum:
-            raise Invalid(f"a whole number of seconds, at least {minimum}")
+            raise Invalid(f"a whole number of {unit}, at least {minimum}")
         return value
 
     return coerce

@@ -107,6 +107,7 @@ class MongoSessionFactory:
             read_preference=options.read_preference,
             clock=self.now,
             time_limit=_time_limit(collection, options.operation_timeout),
+            max_size=options.max_size,
         )
         self._signers = [
             SignedSerializer(secret, SALT, serializer=_SessionIdText())

@@ -12,6 +12,7 @@ from pyramid.exceptions import ConfigurationError
 
 from . import coercion as coerce
 from .coercion import Invalid
+from .errors import MAX_DOCUMENT_BYTES
 
 PREFIX = "mongosession."
 # Shorter secrets are warned about: an HMAC key should hold at least as
@@ -62,6 +63,7 @@ class Options:
     password: Optional[str] = None
     server_selection_timeout: float = 3.0
     operation_timeout: Optional[float] = 3.0
+    max_size: int = 256 * 1024
 
     def renewal_interval(self, timeout: Optional[int]) -> int:
         """Seconds between two renewals of a session with this idle
@@ -101,6 +103,7 @@ def _coercers(
         "password": coerce.optional_text,
         "server_selection_timeout": coerce.seconds,
         "operation_timeout": coerce.optional(coerce.seconds),
+        "max_size": coerce.whole_number(1024, "bytes"),
     }
 
 
@@ -177,6 +180,11 @@ def _check_combinations(options: Options, prefix: str) -> None:
         raise ConfigurationError(
             f"{prefix}cookie_samesite = None needs {prefix}cookie_secure = true: "
             "browsers reject SameSite=None cookies that are not Secure"
+        )
+    if options.max_size > MAX_DOCUMENT_BYTES:
+        raise ConfigurationError(
+            f"{prefix}max_size ({options.max_size:,}) must be at most MongoDB's "
+            f"limit of {MAX_DOCUMENT_BYTES:,} bytes for one document"
         )
     if options.password is not None and options.username is None:
         raise ConfigurationError(f"{prefix}password is set but {prefix}username is not")

@@ -5,11 +5,12 @@ import datetime
 import logging
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
+import bson
 from bson.codec_options import CodecOptions
-from bson.errors import BSONError
+from bson.errors import BSONError, InvalidDocument
 from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
-from .errors import SessionStoreError, SessionTooLargeError, call_mongodb
+from .errors import MAX_DOCUMENT_BYTES, SessionStoreError, SessionTooLargeError, call_mongodb
 from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
 from .keys import escape_key, hash_id, unescape_key
@@ -76,6 +77,11 @@ class SessionStore(AcrossSessions):
       Seconds each MongoDB call may take, server selection included
       (``pymongo.timeout``), or ``None`` for the client's own limits.
       Default: ``None``.
+
+    ``max_size``
+      The largest session document it writes, in BSON bytes; a write that
+      would make one larger raises :class:`SessionTooLargeError` and
+      changes nothing.  Default: MongoDB's 16 MB.
     """
 
     def __init__(
@@ -90,6 +96,7 @@ class SessionStore(AcrossSessions):
         read_preference: str = "primary",
         clock: Callable[[], datetime.datetime] = utc_now,
         time_limit: Optional[float] = None,
+        max_size: int = MAX_DOCUMENT_BYTES,
     ):
         self.collection = collection.with_options(
             codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc),
@@ -106,6 +113,7 @@ class SessionStore(AcrossSessions):
         self.absolute_timeout = absolute_timeout
         self._expiry = ExpiryRule(timeout is not None or absolute_timeout is not None)
         self.time_limit = time_limit
+        self.max_size = max_size
         self.indexes = Indexes(
             self.collection, ttl=ttl_index, pending=ensure_indexes_later, time_limit=time_limit
         )
@@ -160,6 +168,19 @@ class SessionStore(AcrossSessions):
         return StoredSession(data, created, expires, timeout, principal)
 
     def insert(self, session_id: str, stored: StoredSession) -> None:
+        document = self._document(session_id, stored)
+        self._check_size(document)
+        self._call(
+            self.collection.insert_one, document, action="save the session", size_of=document
+        )
+
+    def check_size(self, session_id: str, stored: StoredSession) -> None:
+        """Raise :class:`SessionTooLargeError` if ``stored`` would make a
+        document larger than ``max_size``: before an update that adds or
+        changes values, which the server cannot check for us."""
+        self._check_size(self._document(session_id, stored))
+
+    def _document(self, session_id: str, stored: StoredSession) -> Dict[str, Any]:
         document: Dict[str, Any] = {
             "_id": hash_id(session_id),
             "data": self._encode_fields(stored.data, prefix=""),
@@ -168,9 +189,18 @@ class SessionStore(AcrossSessions):
         for field in ("expires", "timeout", "principal"):
             if getattr(stored, field) is not None:
                 document[field] = getattr(stored, field)
-        self._call(
-            self.collection.insert_one, document, action="save the session", size_of=document
-        )
+        return document
+
+    def _check_size(self, document: Mapping[str, Any]) -> None:
+        try:
+            size = len(bson.encode(document))
+        except InvalidDocument as error:
+            raise TypeError(f"a session value cannot be stored: {error}") from error
+        if size > self.max_size:
+            raise SessionTooLargeError(
+                f"the session is too large to store: it would be {size:,} bytes, "
+                f"and at most {self.max_size:,} are allowed (mongosession.max_size)"
+            )
 
     def update(
         self,

@@ -73,12 +73,7 @@ class WriteBack:
             if self._invalidated and self._cookie_id is not None:
                 self._factory.delete_cookie(response)
             return
-        self._factory.store.insert(
-            self.id,
-            StoredSession(
-                self._data, self._created, self._expires, self._own_timeout, self._principal
-            ),
-        )
+        self._factory.store.insert(self.id, self._stored())
         self._factory.set_cookie(response, self.id, self._cookie_max_age())
 
     def _write_moved(self, response: Any) -> None:
@@ -91,6 +86,8 @@ class WriteBack:
 
     def _write_changes(self, response: Any) -> None:
         changed, removed = self._keys.changed, self._keys.removed
+        if changed:
+            self._factory.store.check_size(self._id, self._stored())
         if changed or removed or self._renewed or self._principal_changed:
             found = self._factory.store.update(
                 self._id,
@@ -106,6 +103,11 @@ class WriteBack:
         max_age = self._cookie_max_age()
         if self._resign or (self._renewed and max_age is not None):
             self._factory.set_cookie(response, self._id, max_age)
+
+    def _stored(self) -> StoredSession:
+        return StoredSession(
+            self._data, self._created, self._expires, self._own_timeout, self._principal
+        )
 
     def _cookie_max_age(self) -> Optional[int]:
         if self._own_timeout is not None:

@@ -47,7 +47,7 @@ DEFAULTS = {
     "reaper": "ttl", "reap_interval": 60, "serializer": "bson", "read_preference": "primary",
     "client_callable": None,
     "username": None, "password": None, "server_selection_timeout": 3.0,
-    "operation_timeout": 3.0,
+    "operation_timeout": 3.0, "max_size": 262144,
 }
 
 
@@ -119,6 +119,7 @@ COERCIONS = {  # setting: [(as given, as parsed), ...] -- ini strings and typed 
     "password": [("pw", "pw")],
     "server_selection_timeout": [("0.5", 0.5), ("10", 10.0), (2, 2.0)],
     "operation_timeout": [("0.5", 0.5), (" 10 ", 10.0), (2, 2.0)],
+    "max_size": [("1024", 1024), (16 * 1024 * 1024, 16 * 1024 * 1024)],
 }
 
 
