@@ -61,7 +61,7 @@ class AcrossSessions:
     timeout: Optional[int]
     absolute_timeout: Optional[int]
     _call: Callable[..., Any]
-    _expiry: ExpiryRule
+    expiry: ExpiryRule
 
     def _init_moves(self) -> None:
         self._moves: "weakref.WeakValueDictionary[str, PendingMove]" = (
@@ -114,23 +114,30 @@ class AcrossSessions:
         ``now``
           What counts as now, an aware datetime.  Default: the store's clock.
         """
+        now = now or self.clock()
         query = {
             "principal": _check_principal(principal),
-            "expires": self._expiry.live_expires(now or self.clock()),
+            "expires": self.expiry.live_expires(now),
         }
-        fields = {"created": 1, "expires": 1, "timeout": 1}
+        fields = {"created": 1, "expires": 1, "timeout": 1, "renewed": 1}
 
         def find() -> List[Mapping[str, Any]]:
             return list(self.collection.find(query, fields).sort("created", 1))
 
         found = self._call(find, action=f"list the sessions of {principal!r}")
-        return [self._info(document) for document in found]
+        # Those the timeouts in force now have ended, whatever their expires.
+        return [
+            self._info(document)
+            for document in found
+            if not self.expiry.has_expired(document, now)
+        ]
 
     def _info(self, document: Mapping[str, Any]) -> SessionInfo:
         created, expires = document["created"], document.get("expires")
+        renewed = document.get("renewed")
         timeout = document.get("timeout") or self.timeout
-        renewed = None
-        if expires is not None and timeout is not None:
+        if renewed is None and expires is not None and timeout is not None:
+            # Written by an earlier version: worked back from expires.
             renewed = expires - datetime.timedelta(seconds=timeout)
             if self.absolute_timeout is not None and expires == created + datetime.timedelta(
                 seconds=self.absolute_timeout
@@ -166,7 +173,7 @@ class AcrossSessions:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number above 0, not {batch_size!r}")
         deleted = 0
-        for expired in self._expiry.expired_filters(now or self.clock()):
+        for expired in self.expiry.expired_filters(now or self.clock()):
             deleted = self._reap_batches(expired, batch_size, deleted, progress)
         return deleted
 
@@ -202,13 +209,13 @@ class AcrossSessions:
             int(self._call(
                 self.collection.count_documents, expired, action="count expired sessions"
             ))
-            for expired in self._expiry.expired_filters(now or self.clock())
+            for expired in self.expiry.expired_filters(now or self.clock())
         )
 
     def stats(self, now: Optional[datetime.datetime] = None) -> SessionStats:
         """Counts and total size of the stored sessions, in one pass over
         the collection (``$bsonSize``: MongoDB 4.4 or later)."""
-        expired = self._expiry.expired_expression(now or self.clock())
+        expired = self.expiry.expired_expression(now or self.clock())
         has_principal = {"$eq": [{"$type": "$principal"}, "string"]}
         pipeline = [
             {

@@ -98,6 +98,7 @@ class MongoSession(WriteBack):
         self._own_timeout: Optional[int] = None
         self._principal: Optional[str] = None
         self._expires = self._expiry(now)
+        self._renewed_at: Optional[datetime.datetime] = now
         self._reset_changes()
 
     def _start_stored(self, stored: Any, now: datetime.datetime) -> None:
@@ -107,8 +108,24 @@ class MongoSession(WriteBack):
         self._own_timeout = stored.timeout
         self._principal = stored.principal
         self._expires = stored.expires
+        self._renewed_at = stored.renewed
         self._reset_changes()
+        if stored.expires is not None:
+            self._apply_timeouts_in_force(stored, now)
         self._renew_if_due(now)
+
+    def _apply_timeouts_in_force(self, stored: Any, now: datetime.datetime) -> None:
+        """End the session when the timeouts configured now say, though it
+        was stored under others."""
+        self._expires = self._factory.store.expiry.ends(
+            stored.created, stored.expires, stored.renewed, stored.timeout, now
+        )
+        timeout = self._timeout()
+        if stored.renewed is None and timeout is not None:
+            # A document of an earlier version: stored with its last use as
+            # the store works it out, and its expires brought in if later.
+            self._renewed_at = self._expires - datetime.timedelta(seconds=timeout)
+            self._renewed = self._expires < stored.expires
 
     def _reset_changes(self) -> None:
         self._keys = KeyChanges(self._factory.store.codec)
@@ -141,6 +158,7 @@ class MongoSession(WriteBack):
             if gain <= 0 or gain < self._options.renewal_interval(self._timeout()):
                 return
         self._expires = expires
+        self._renewed_at = now
         self._renewed = True
 
     # -- the dict interface --------------------------------------------------------
@@ -295,7 +313,8 @@ class MongoSession(WriteBack):
         """Keep the data under a new id; the old document is deleted when the
         response is made.  Call it at sign-in, against session fixation."""
         self._id = new_session_id()
-        self._expires = self._expiry(self._factory.now())
+        self._renewed_at = self._factory.now()
+        self._expires = self._expiry(self._renewed_at)
         if self._stored_id is not None:
             self._move = self._factory.store.start_move(self._stored_id, self._id)
 
@@ -307,7 +326,8 @@ class MongoSession(WriteBack):
             raise ValueError(f"timeout must be a whole number of seconds above 0, not {seconds!r}")
         self._own_timeout = seconds
         self._timeout_changed = True
-        self._expires = self._expiry(self._factory.now())
+        self._renewed_at = self._factory.now()
+        self._expires = self._expiry(self._renewed_at)
         self._renewed = True
 
     @property

@@ -35,6 +35,8 @@ class StoredSession:
     expires: Optional[datetime.datetime]
     timeout: Optional[int]
     principal: Optional[str] = None
+    #: The last renewal; ``None`` in documents of earlier versions.
+    renewed: Optional[datetime.datetime] = None
 
 
 class SessionStore(AcrossSessions):
@@ -111,7 +113,8 @@ class SessionStore(AcrossSessions):
         self.clock = clock
         self.timeout = timeout
         self.absolute_timeout = absolute_timeout
-        self._expiry = ExpiryRule(timeout is not None or absolute_timeout is not None)
+        #: When stored sessions end: the timeouts in force now.
+        self.expiry = ExpiryRule(timeout, absolute_timeout)
         self.time_limit = time_limit
         self.max_size = max_size
         self.indexes = Indexes(
@@ -136,7 +139,7 @@ class SessionStore(AcrossSessions):
         except BSONError as error:
             log.warning("session document cannot be decoded, starting afresh: %s", error)
             return None
-        if document is None or self._expiry.has_expired(document, now):
+        if document is None or self.expiry.has_expired(document, now):
             return None
         try:
             return self._decode(document)
@@ -152,10 +155,11 @@ class SessionStore(AcrossSessions):
     def _decode(self, document: Mapping[str, Any]) -> StoredSession:
         created, expires = document["created"], document.get("expires")
         timeout, principal = document.get("timeout"), document.get("principal")
-        if not isinstance(created, datetime.datetime) or not isinstance(
-            expires, (datetime.datetime, type(None))
+        renewed = document.get("renewed")
+        if not isinstance(created, datetime.datetime) or not all(
+            isinstance(value, (datetime.datetime, type(None))) for value in (expires, renewed)
         ):
-            raise ValueError("created or expires is not a date")
+            raise ValueError("created, expires or renewed is not a date")
         if not isinstance(timeout, (int, type(None))) or isinstance(timeout, bool):
             raise ValueError("timeout is not a whole number")
         if not isinstance(principal, (str, type(None))):
@@ -165,7 +169,7 @@ class SessionStore(AcrossSessions):
             unescape_key(field): decode(value)
             for field, value in document["data"].items()
         }
-        return StoredSession(data, created, expires, timeout, principal)
+        return StoredSession(data, created, expires, timeout, principal, renewed)
 
     def insert(self, session_id: str, stored: StoredSession) -> None:
         document = self._document(session_id, stored)
@@ -186,7 +190,7 @@ class SessionStore(AcrossSessions):
             "data": self._encode_fields(stored.data, prefix=""),
             "created": stored.created,
         }
-        for field in ("expires", "timeout", "principal"):
+        for field in ("expires", "timeout", "principal", "renewed"):
             if getattr(stored, field) is not None:
                 document[field] = getattr(stored, field)
         return document
@@ -210,12 +214,15 @@ class SessionStore(AcrossSessions):
         expires: Optional[datetime.datetime] = None,
         timeout: Optional[int] = None,
         principal: Optional[str] = UNCHANGED,
+        renewed: Optional[datetime.datetime] = None,
     ) -> bool:
         """Write only the given fields; ``False`` if the session is gone."""
         fields = self._encode_fields(changed, prefix="data.")
         unset = {"data." + escape_key(key): "" for key in removed}
         if expires is not None:
             fields["expires"] = expires
+        if renewed is not None:
+            fields["renewed"] = renewed
         if timeout is not None:
             fields["timeout"] = timeout
         if principal is None:

@@ -29,6 +29,7 @@ class WriteBack:
     _own_timeout: Optional[int]
     _principal: Optional[str]
     _renewed: bool
+    _renewed_at: Any
     _timeout_changed: bool
     _principal_changed: bool
     _cookie_id: Optional[str]
@@ -38,6 +39,9 @@ class WriteBack:
 
     @property
     def id(self) -> str:  # pragma: no cover - the session class has its own
+        raise NotImplementedError
+
+    def _timeout(self) -> Optional[int]:  # pragma: no cover - as id
         raise NotImplementedError
 
     def _write_back(self, request: Any, response: Any) -> None:
@@ -94,6 +98,7 @@ class WriteBack:
                 {key: self._data[key] for key in changed},
                 removed,
                 expires=self._expires if self._renewed else None,
+                renewed=self._renewed_at if self._renewed else None,
                 timeout=self._own_timeout if self._timeout_changed else None,
                 principal=self._principal if self._principal_changed else UNCHANGED,
             )
@@ -106,7 +111,13 @@ class WriteBack:
 
     def _stored(self) -> StoredSession:
         return StoredSession(
-            self._data, self._created, self._expires, self._own_timeout, self._principal
+            self._data,
+            self._created,
+            self._expires,
+            self._own_timeout,
+            self._principal,
+            # Without an idle timeout a session is never renewed.
+            self._renewed_at if self._timeout() is not None else None,
         )
 
     def _cookie_max_age(self) -> Optional[int]:

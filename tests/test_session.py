@@ -92,7 +92,7 @@ def test_stored_document_holds_the_hash_of_the_id_never_the_id(collection):
     document = collection.find_one()
     assert document["_id"] == hashlib.sha256(session_id.encode()).digest()  # BSON binary, 32 bytes
     assert session_id not in repr(document)
-    assert set(document) == {"_id", "data", "created", "expires"}
+    assert set(document) == {"_id", "data", "created", "expires", "renewed"}
     assert document["expires"] - document["created"] == datetime.timedelta(seconds=1200)
 
 
@@ -114,7 +114,7 @@ def test_keys_mongodb_treats_specially_round_trip(collection, key):
     app.post_json("/set_json", {key: "changed"})
     assert app.get("/dump").json == {key: "changed", "other": "kept"}
     document = collection.find_one()
-    assert set(document) == {"_id", "data", "created", "expires"}
+    assert set(document) == {"_id", "data", "created", "expires", "renewed"}
     assert len(document["data"]) == 2
 
 
