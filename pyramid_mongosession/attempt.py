@@ -4,6 +4,13 @@ commit.  A session writes back only for an attempt that counts."""
 from typing import Any, Optional
 
 try:
+    from transaction.interfaces import NoTransaction
+except ImportError:  # pragma: no cover - without transaction there is no pyramid_tm
+
+    class NoTransaction(Exception):  # type: ignore[no-redef]
+        pass
+
+try:
     from pyramid_retry import is_error_retryable
 except ImportError:  # pragma: no cover - without pyramid_retry nothing is retried
 
@@ -19,10 +26,11 @@ def will_be_retried(request: Any) -> bool:
 
 
 class CommitWatch:
-    """Notes whether a pyramid_tm transaction the session was used in
-    failed to commit (a conflict, say): its changes must not be stored.
-    A transaction aborted because the view raised is not a failed commit;
-    then ``cookie_on_exception`` decides, as without pyramid_tm."""
+    """Notes whether the last pyramid_tm transaction the session was used
+    in failed to commit (a conflict, say): its changes must not be stored.
+    A transaction aborted because the view raised (or doomed, or vetoed)
+    is not a failed commit; then ``cookie_on_exception`` decides, as
+    without pyramid_tm."""
 
     def __init__(self) -> None:
         self.failed = False
@@ -33,11 +41,13 @@ class CommitWatch:
         environ = request.environ
         if not environ.get("tm.active"):
             return
-        transaction = environ["tm.manager"].get()
+        try:
+            transaction = environ["tm.manager"].get()
+        except NoTransaction:  # an explicit manager, between transactions
+            return
         if transaction is not self._watched:
             self._watched = transaction
             transaction.addAfterCommitHook(self._after_commit)
 
     def _after_commit(self, committed: bool) -> None:
-        if not committed:
-            self.failed = True
+        self.failed = not committed

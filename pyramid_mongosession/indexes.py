@@ -9,11 +9,19 @@ import time
 from typing import Any, Dict, Mapping, Optional
 
 import pymongo
-from pymongo.errors import OperationFailure, PyMongoError
+from pymongo.errors import ExecutionTimeout, OperationFailure, PyMongoError
 
 from .errors import SessionStoreError, call_mongodb, time_limited
 
 log = logging.getLogger(__name__)
+
+
+def refused(error: SessionStoreError) -> bool:
+    """The server refused (no privilege, a conflicting index), as opposed
+    to not answering in time or not at all, which a later try may mend."""
+    return isinstance(error.error, OperationFailure) and not isinstance(
+        error.error, ExecutionTimeout
+    )
 
 
 class Indexes:
@@ -79,7 +87,7 @@ class Indexes:
                 self.collection.create_index,
                 [("expires", pymongo.ASCENDING)],
                 action=f"create the TTL index of {self.collection.full_name}",
-                time_limit=self.time_limit,
+                time_limit=None,  # see _create_helpful_index
                 expireAfterSeconds=0,
             )
             return
@@ -93,11 +101,13 @@ class Indexes:
                 self.collection.create_index,
                 [(field, pymongo.ASCENDING)],
                 action=f"create the {field} index of {self.collection.full_name}",
-                time_limit=self.time_limit,
+                # A limit would abort building it on a large collection, at
+                # every start; the server has just answered listIndexes.
+                time_limit=None,
                 **options,
             )
         except SessionStoreError as error:
-            if not isinstance(error.error, OperationFailure):
+            if not refused(error):
                 raise
             log.warning("%s; %s", error, without_it)
 
@@ -137,7 +147,7 @@ class Indexes:
             else:
                 Indexes(collection, ttl=self.ttl, time_limit=self.time_limit).ensure()
         except SessionStoreError as error:
-            if isinstance(error.error, OperationFailure):
+            if refused(error):
                 raise
             self.pending = True
             log.warning(
@@ -163,7 +173,7 @@ class Indexes:
             self.ensure()
             log.info("indexes of %s ensured", self.collection.full_name)
         except SessionStoreError as error:
-            if isinstance(error.error, OperationFailure):
+            if refused(error):
                 # The server refused: trying again will not help.
                 log.error("cannot ensure the indexes, and will not retry: %s", error)
                 return

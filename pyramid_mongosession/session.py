@@ -26,6 +26,9 @@ def _loaded(method: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(self: "MongoSession", *args: Any, **kwargs: Any) -> Any:
         if not self._loaded:
             self._load()
+        if self._request is not None:
+            # Used in the view's transaction, though maybe loaded before it.
+            self._commit.watch(self._request)
         return method(self, *args, **kwargs)
 
     return wrapper
@@ -42,7 +45,6 @@ def _changing(method: Callable[..., Any]) -> Callable[..., Any]:
                 "the session was already saved for this response; change it "
                 "in the view, not in a response callback or subscriber"
             )
-        self._commit.watch(self._request)
         return method(self, *args, **kwargs)
 
     return wrapper
@@ -87,7 +89,6 @@ class MongoSession(WriteBack):
         else:
             self._start_stored(stored, now)
         self._loaded = True
-        self._commit.watch(self._request)
         self._request.add_response_callback(self._write_back)
 
     def _start_new(self, now: datetime.datetime) -> None:

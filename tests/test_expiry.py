@@ -354,3 +354,15 @@ def test_ttl_index_is_ensured_without_include_after_the_first_write(collection):
     app.get("/set/a/1")
     wait_for(lambda: "expires_1" in collection.index_information(), message="no TTL index")
     assert collection.index_information()["expires_1"]["expireAfterSeconds"] == 0
+
+
+def test_an_index_build_that_runs_out_of_time_does_not_stop_start_up(
+    mongodb_uri, collection, fail_command, caplog
+):
+    fail_command(["createIndexes"], times=2, errorCode=50)  # MaxTimeMSExpired
+
+    with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
+        app = own_client_app(mongodb_uri, collection)
+
+    assert "will try again later" in caplog.text
+    assert app.get("/set/a/1").status_int == 200

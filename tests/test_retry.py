@@ -115,7 +115,9 @@ def test_a_request_failing_every_attempt_stores_at_most_the_last_attempt(
             app.get("/every_attempt")
 
     stored = collection.find_one()["data"]
-    assert set(stored) - {"count"} <= {"attempt2"}
+    # The last attempt is an ordinary failed request: cookie_on_exception
+    # stores its change when an error view answered it.
+    assert set(stored) - {"count"} == ({"attempt2"} if error_view else set())
     assert stored["count"] == 1
 
 

@@ -118,7 +118,7 @@ def test_the_time_limit_is_a_setting(private_server):
         response, took = timed(lambda: app.get("/get/a", expect_errors=True))
 
     assert response.status_int == 503
-    assert 0.9 < took < 2
+    assert 0.9 < took < 3
 
 
 def test_a_timeout_ms_in_the_url_is_kept(private_server):
@@ -129,7 +129,7 @@ def test_a_timeout_ms_in_the_url_is_kept(private_server):
         response, took = timed(lambda: app.get("/get/a", expect_errors=True))
 
     assert response.status_int == 503
-    assert 0.9 < took < 2
+    assert 0.9 < took < 3
 
 
 def test_without_a_time_limit_the_client_decides(private_server, clients):
@@ -160,4 +160,4 @@ def test_the_factory_takes_the_time_limit_too(private_server, clients):
         response, took = timed(lambda: app.get("/get/a", expect_errors=True))
 
     assert response.status_int == 503
-    assert 1.4 < took < 3
+    assert 1.4 < took < 4

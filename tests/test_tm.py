@@ -162,3 +162,101 @@ def test_a_flash_before_a_raised_redirect_is_kept_as_with_cookie_sessions(
     app.get("/flash", status=302)
 
     assert collection.find_one()["data"] == {"_f_": ["saved"]}
+
+
+def reading_tween_factory(handler, registry):
+    """An application tween above pyramid_tm that reads the session (to find
+    the signed-in user, say), as the debug toolbar's active Session panel
+    does."""
+
+    def tween(request):
+        request.session.get("user")
+        return handler(request)
+
+    return tween
+
+
+def cart_app(collection, ledger, includes, settings=None, reading_tween=False):
+    def seed(request):
+        request.session["cart"] = ["tea"]
+        return "seeded"
+
+    def add_cake(request):
+        ledger.join(request)
+        request.session["cart"].append("cake")  # changed in place
+        return "added"
+
+    config = Configurator(settings=include_settings(collection, settings))
+    for name in includes:
+        config.include(name)
+    if reading_tween:
+        config.add_tween("tests.test_tm.reading_tween_factory",
+                         over="pyramid_tm.tm_tween_factory")
+    for name, view in [("seed", seed), ("add", add_cake)]:
+        config.add_route(name, "/" + name)
+        config.add_view(view, route_name=name, renderer="json")
+    config.add_exception_view(lambda exc, request: Response("sorry", status=500),
+                              context=Conflict)
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def test_a_session_loaded_before_the_transaction_still_follows_its_commit(
+    collection, ledger, includes
+):
+    app = cart_app(collection, ledger, includes, reading_tween=True)
+    app.get("/seed")
+    ledger.conflicts = 1
+
+    app.get("/add", status=500)
+
+    assert collection.find_one()["data"] == {"cart": ["tea"]}
+    assert app.get("/add").json == "added"
+    assert collection.find_one()["data"] == {"cart": ["tea", "cake"]}
+
+
+def test_a_view_that_commits_early_with_an_explicit_manager_can_still_use_the_session(
+    collection,
+):
+    def commit_early(request):
+        request.tm.commit()
+        request.session["x"] = 1  # between transactions
+        request.tm.begin()
+        return "ok"
+
+    config = Configurator(settings=include_settings(
+        collection, {"tm.manager_hook": "pyramid_tm.explicit_manager"}))
+    config.include("pyramid_tm")
+    config.include("pyramid_mongosession")
+    config.add_route("commit_early", "/")
+    config.add_view(commit_early, route_name="commit_early", renderer="json")
+
+    assert webtest.TestApp(config.make_wsgi_app()).get("/").json == "ok"
+
+    assert collection.find_one()["data"] == {"x": 1}
+
+
+def test_a_view_that_recovers_from_a_failed_commit_keeps_its_later_change(
+    collection, ledger
+):
+    def retry_by_hand(request):
+        request.session["step"] = 1
+        ledger.join(request)
+        ledger.conflicts = 1
+        try:
+            request.tm.commit()
+        except Conflict:
+            request.tm.abort()
+        request.tm.begin()
+        ledger.join(request)
+        request.session["step"] = 2
+        return "done"
+
+    config = Configurator(settings=include_settings(collection))
+    config.include("pyramid_tm")
+    config.include("pyramid_mongosession")
+    config.add_route("retry_by_hand", "/")
+    config.add_view(retry_by_hand, route_name="retry_by_hand", renderer="json")
+
+    assert webtest.TestApp(config.make_wsgi_app()).get("/").json == "done"
+
+    assert collection.find_one()["data"] == {"step": 2}
