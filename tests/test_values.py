@@ -1,0 +1,82 @@
+"""Values come back as they were stored: nested keys escaped like session
+keys, what BSON changes documented, and what cannot be stored refused at
+assignment, naming the key; through the real server, no mocks."""
+import webtest
+from pyramid.config import Configurator
+
+from .support import app_with_factory, app_with_include, include_settings
+
+
+def app_on(collection, settings=None, **views):
+    """The app through ``config.include``: a JSON view at ``/<name>`` for
+    each ``name=view``, returning ``view(request)``."""
+    config = Configurator(settings=include_settings(collection, settings))
+    config.include("pyramid_mongosession")
+    for name, view in views.items():
+        config.add_route(name, f"/{name}")
+        config.add_view(lambda request, view=view: view(request), route_name=name,
+                        renderer="json")
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+# -- nested keys ---------------------------------------------------------------
+
+def test_a_nested_ref_and_id_dict_comes_back_a_dict_on_every_later_request(collection):
+    app = app_with_include(collection)
+    link = {"$ref": "users", "$id": 7}
+
+    app.post_json("/set_json", {"link": link, "links": [{"to": link}]})
+
+    for _request in range(2):
+        assert app.get("/dump").json == {"link": link, "links": [{"to": link}]}
+    stored = collection.find_one()["data"]
+    assert stored["link"] == {"%24ref": "users", "%24id": 7}
+    assert stored["links"] == [{"to": {"%24ref": "users", "%24id": 7}}]
+
+
+def test_nested_keys_mongodb_treats_specially_round_trip_at_any_depth(collection):
+    app = app_with_include(collection)
+    tricky = {"$set": 1, "a.b": 2, "%": 3, "%2E": 4, "nul\x00": 5, "": 6, "plain": 7}
+    value = {"outer.key": [tricky, {"list": [[tricky]]}], "$inc": tricky}
+
+    app.post_json("/set_json", {"value": value})
+
+    assert app.get("/get/value").json == value
+    stored = collection.find_one()["data"]["value"]
+    escaped = {"%24set": 1, "a%2Eb": 2, "%25": 3, "%252E": 4, "nul%00": 5, "%": 6, "plain": 7}
+    assert stored == {"outer%2Ekey": [escaped, {"list": [[escaped]]}], "%24inc": escaped}
+
+
+def test_a_value_with_escaped_keys_changed_in_place_is_saved(collection, commands):
+    app = app_with_include(collection)
+    app.post_json("/set_json", {"cart": {"$ref": "carts", "$id": 1, "items.": []}})
+
+    def read(request):
+        return request.session["cart"]
+
+    def add(request):
+        request.session["cart"]["items."].append("pear")
+        return "ok"
+
+    other = app_on(collection, read=read, add=add)
+    other.set_cookie("session", app.cookies["session"])
+    commands.clear()
+    other.get("/read")
+    assert commands.names == ["find"]  # read back unchanged: no write
+
+    other.get("/add")
+
+    assert other.get("/read").json == {"$ref": "carts", "$id": 1, "items.": ["pear"]}
+    assert collection.find_one()["data"]["cart"]["items%2E"] == ["pear"]
+
+
+def test_json_and_pickle_store_nested_keys_inside_their_opaque_value(collection):
+    for serializer in ("json", "pickle"):
+        app = app_with_factory(collection, serializer=serializer)
+
+        app.post_json("/set_json", {"link": {"$ref": "users", "$id": 7}})
+
+        assert app.get("/dump").json == {"link": {"$ref": "users", "$id": 7}}
+        stored = collection.find_one()["data"]["link"]
+        assert b"$ref" in (stored.encode() if isinstance(stored, str) else stored)
+        collection.delete_many({})
