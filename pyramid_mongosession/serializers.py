@@ -7,7 +7,7 @@ that change whenever the value does, used to notice nested mutations.
 import datetime
 import json
 import pickle
-from typing import Any, Callable, Dict, Mapping
+from typing import Any, Callable, Dict, Iterable, Mapping, Tuple
 
 import bson
 from bson.binary import Binary
@@ -20,6 +20,17 @@ from .keys import escape_key, unescape_key
 IMMUTABLE_TYPES = (str, bytes, int, float, bool, type(None))
 # Values of these types hold no mapping: walking a value stops at them.
 _SCALAR_TYPES = frozenset((*IMMUTABLE_TYPES, datetime.datetime))
+# MongoDB documents 100 levels of nesting (mongod enforces its maxBSONDepth
+# less 20, 180 by default), counted as it counts them: the document is level
+# 1, and each non-empty object or array inside adds one.  A session value
+# sits in {data: {key: value}}: its own containers start at level 3, so a
+# value nests at most 98 levels.
+_MAX_LEVEL = 100
+_VALUE_LEVEL = 3
+
+
+class _TooDeep(Exception):
+    """A non-empty container beyond the levels MongoDB stores."""
 
 
 class BSONCodec:
@@ -32,11 +43,15 @@ class BSONCodec:
         like session keys (:func:`~pyramid_mongosession.keys.escape_key`):
         no server takes them for operators, paths or DBRefs, whatever its
         field-name rules.  ``value`` itself, not a copy, when no key needs
-        escaping."""
-        return _escaped(value)
+        escaping.  Raises ``TypeError`` for a value that contains itself or
+        nests deeper than MongoDB stores."""
+        try:
+            return _escaped(value, _VALUE_LEVEL)
+        except _TooDeep:
+            raise TypeError(_too_deep(value)) from None
 
     def decode(self, stored: Any) -> Any:
-        return _unescaped(stored)
+        return _unescaped(stored, _VALUE_LEVEL)
 
     def fingerprint(self, value: Any) -> bytes:
         try:
@@ -45,30 +60,68 @@ class BSONCodec:
             raise TypeError(f"cannot be stored as BSON: {error}") from None
         except UnicodeEncodeError as error:  # a lone surrogate
             raise ValueError(f"has text that {error}") from None
+        except ValueError as error:  # a uuid.UUID: BSON has no one form for it
+            raise TypeError(f"cannot be stored as BSON: {error}") from None
 
 
-def _escaped(value: Any) -> Any:
+def _escaped(value: Any, level: int) -> Any:
+    """``value``, at nesting ``level``, with the keys of its dicts escaped."""
     if isinstance(value, (list, tuple)):
-        return _walked_sequence(value, _escaped)
-    if not isinstance(value, (dict, Mapping)):
-        return value
+        if value and level > _MAX_LEVEL:
+            raise _TooDeep()
+        return _walked_sequence(value, _escaped, level)
+    if isinstance(value, (dict, Mapping)):
+        if value and level > _MAX_LEVEL:
+            raise _TooDeep()
+        return _escaped_mapping(value, level)
+    return value
+
+
+def _escaped_mapping(mapping: Mapping[Any, Any], level: int) -> Any:
     new_values: Dict[Any, Any] = {}
     rename = False
-    for key, item in value.items():
+    for key, item in mapping.items():
         # Inline, not escape_key(key) is not key: this loop is the hot path.
         if not rename and (
             type(key) is not str or not key or "%" in key or "." in key or "$" in key
             or "\x00" in key
         ):
             rename = True
-        if type(item) not in _SCALAR_TYPES and (new := _escaped(item)) is not item:
+        if type(item) not in _SCALAR_TYPES and (new := _escaped(item, level + 1)) is not item:
             new_values[key] = new
-    return _remade(value, new_values, escape_key) if rename or new_values else value
+    return _remade(mapping, new_values, escape_key) if rename or new_values else mapping
 
 
-def _unescaped(value: Any) -> Any:
+def _too_deep(value: Any) -> str:
+    if _contains_itself(value):
+        return "contains itself, and BSON cannot store that"
+    return (
+        f"nests more than {_MAX_LEVEL - _VALUE_LEVEL + 1} levels deep, and MongoDB "
+        f"stores {_MAX_LEVEL} levels, counting the session document and its data"
+    )
+
+
+def _contains_itself(value: Any, outer: Tuple[int, ...] = ()) -> bool:
+    """Whether a container in ``value`` holds one that holds it, within the
+    levels MongoDB stores (``outer``: the ids of the containers around)."""
+    if isinstance(value, (list, tuple)):
+        items: Iterable[Any] = value
+    elif isinstance(value, Mapping):
+        items = value.values()
+    else:
+        return False
+    if id(value) in outer:
+        return True
+    if len(outer) > _MAX_LEVEL:
+        return False
+    return any(_contains_itself(item, (*outer, id(value))) for item in items)
+
+
+def _unescaped(value: Any, level: int) -> Any:
+    """``value`` with the keys of its dicts unescaped; ``level`` is not
+    checked: what is stored is read, however deep."""
     if isinstance(value, list):
-        return _walked_sequence(value, _unescaped)
+        return _walked_sequence(value, _unescaped, level)
     if not isinstance(value, dict):  # as bson decodes documents
         return value
     new_values: Dict[Any, Any] = {}
@@ -76,7 +129,7 @@ def _unescaped(value: Any) -> Any:
     for key, item in value.items():
         if not rename and "%" in key:
             rename = True
-        if type(item) not in _SCALAR_TYPES and (new := _unescaped(item)) is not item:
+        if type(item) not in _SCALAR_TYPES and (new := _unescaped(item, level)) is not item:
             new_values[key] = new
     return _remade(value, new_values, unescape_key) if rename or new_values else value
 
@@ -91,12 +144,12 @@ def _remade(
     }
 
 
-def _walked_sequence(sequence: Any, walk: Callable[[Any], Any]) -> Any:
-    """``sequence`` with ``walk`` applied to its items; itself when no item
-    changes, else a list (as BSON stores a tuple anyway)."""
+def _walked_sequence(sequence: Any, walk: Callable[[Any, int], Any], level: int) -> Any:
+    """``sequence`` with ``walk`` applied to its items, one level down;
+    itself when no item changes, else a list (as BSON stores a tuple)."""
     new_items: Dict[int, Any] = {}
     for number, item in enumerate(sequence):
-        if type(item) not in _SCALAR_TYPES and (new := walk(item)) is not item:
+        if type(item) not in _SCALAR_TYPES and (new := walk(item, level + 1)) is not item:
             new_items[number] = new
     if not new_items:
         return sequence

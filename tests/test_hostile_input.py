@@ -5,6 +5,7 @@ stored fails at assignment, naming the key."""
 import json
 import os
 import re
+import uuid
 
 import pytest
 import webtest
@@ -119,6 +120,8 @@ def test_any_keys_and_values_round_trip_and_touch_no_other_key(include_app, coll
     collection.delete_many({})
 
 
+contains_itself = [1]
+contains_itself.append({"again": contains_itself})
 unstorable = st.sampled_from([
     {1, 2},
     object(),
@@ -126,6 +129,8 @@ unstorable = st.sampled_from([
     {"inner": {1: "a key that is not str"}},
     [1, {2, 3}],
     "\ud800",  # a lone surrogate: not UTF-8
+    contains_itself,
+    [uuid.UUID(int=1)],
 ])
 
 

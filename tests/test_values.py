@@ -1,6 +1,9 @@
 """Values come back as they were stored: nested keys escaped like session
 keys, what BSON changes documented, and what cannot be stored refused at
 assignment, naming the key; through the real server, no mocks."""
+import uuid
+
+import pytest
 import webtest
 from pyramid.config import Configurator
 
@@ -80,3 +83,105 @@ def test_json_and_pickle_store_nested_keys_inside_their_opaque_value(collection)
         stored = collection.find_one()["data"]["link"]
         assert b"$ref" in (stored.encode() if isinstance(stored, str) else stored)
         collection.delete_many({})
+
+
+# -- refused at assignment -------------------------------------------------------
+
+def refusal(assign):
+    """A view: ``assign(request.session)`` must raise ``TypeError``; returns
+    its message."""
+    def view(request):
+        with pytest.raises(TypeError) as error:
+            assign(request.session)
+        return str(error.value)
+    return view
+
+
+def nested(levels, innermost=1):
+    """``levels`` containers, dicts and lists in turn, around ``innermost``."""
+    value = innermost
+    for level in range(levels):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+def test_a_value_that_contains_itself_is_refused_at_assignment_naming_the_key(collection):
+    def assign_list(session):
+        cart = ["apple"]
+        cart.append(cart)
+        session["cart"] = cart
+
+    def assign_dict(session):
+        profile = {"name": "ann"}
+        profile["friends"] = [{"best": profile}]
+        session["profile"] = profile
+
+    app = app_on(collection, list=refusal(assign_list), dict=refusal(assign_dict))
+
+    assert app.get("/list").json == "session key 'cart': the value contains itself, " \
+                                    "and BSON cannot store that"
+    assert app.get("/dict").json.startswith("session key 'profile': the value contains itself")
+    assert collection.count_documents({}) == 0
+
+
+def test_a_flash_message_that_contains_itself_is_refused_naming_the_queue(collection):
+    def flash(session):
+        message = {"text": "hello"}
+        message["self"] = message
+        session.flash(message, "notes")
+
+    app = app_on(collection, flash=refusal(flash))
+
+    assert app.get("/flash").json.startswith("session key '_f_notes': the value contains itself")
+    assert collection.count_documents({}) == 0
+
+
+def test_a_value_nested_98_levels_deep_is_stored_and_read_back(collection):
+    def store(request):
+        request.session["deep"] = nested(98)
+        request.session["deeper_but_empty"] = nested(98, innermost=[])
+        return "ok"
+
+    def read(request):
+        return [request.session["deep"] == nested(98),
+                request.session["deeper_but_empty"] == nested(98, innermost=[])]
+
+    app = app_on(collection, store=store, read=read)
+    app.get("/store")
+
+    assert app.get("/read").json == [True, True]
+    assert collection.count_documents({}) == 1
+
+
+def test_a_value_nested_deeper_than_mongodb_stores_is_refused_at_assignment(collection):
+    # {data: {key: value}} takes two of MongoDB's 100 levels.
+    def assign(session):
+        session["deep"] = nested(99)
+
+    def assign_far_deeper(session):
+        session["deeper"] = nested(400)
+
+    def flash(session):
+        session.flash(nested(98))  # the queue is one level more
+
+    app = app_on(collection, assign=refusal(assign), far=refusal(assign_far_deeper),
+                 flash=refusal(flash))
+
+    assert app.get("/assign").json == (
+        "session key 'deep': the value nests more than 98 levels deep, and MongoDB "
+        "stores 100 levels, counting the session document and its data"
+    )
+    assert app.get("/far").json.startswith("session key 'deeper': the value nests more than 98")
+    assert app.get("/flash").json.startswith("session key '_f_': the value nests more than 98")
+    assert collection.count_documents({}) == 0
+
+
+def test_a_uuid_is_refused_at_assignment_with_type_error_naming_the_key(collection):
+    def assign(session):
+        session["token"] = {"id": uuid.uuid4()}
+
+    message = app_on(collection, assign=refusal(assign)).get("/assign").json
+
+    assert message.startswith("session key 'token': the value cannot be stored as BSON: ")
+    assert "uuid.UUID" in message
+    assert collection.count_documents({}) == 0
