@@ -1,6 +1,7 @@
 """Which keys of a session one request changed, removed or handed out."""
 from typing import Any, Dict, Mapping, Optional, Set
 
+from .errors import SessionValueError
 from .serializers import IMMUTABLE_TYPES
 
 MISSING = object()
@@ -69,9 +70,20 @@ class KeyChanges:
         self.changed.update(self._handed_out or ([] if self.changed else data))
         self._handed_out.clear()
 
-    def add_nested_changes(self, data: Mapping[str, Any]) -> None:
-        """Count as changed the handed-out values that were changed in place."""
-        for key, before in self._handed_out.items():
-            if before is not None and self._fingerprint(key, data[key]) != before:
-                self.changed.add(key)
+    def settle(self, data: Mapping[str, Any]) -> None:
+        """Before the write: count as changed the handed-out values that
+        were changed in place, and check the changed values again, since a
+        value may have been changed in place after its assignment.
+
+        Raises :class:`~pyramid_mongosession.SessionValueError`, naming the
+        key, for a value that cannot be stored any more."""
+        try:
+            for key in self.changed:
+                if not isinstance(data[key], IMMUTABLE_TYPES):
+                    self._fingerprint(key, data[key])
+            for key, before in self._handed_out.items():
+                if before is not None and self._fingerprint(key, data[key]) != before:
+                    self.changed.add(key)
+        except (TypeError, ValueError) as error:
+            raise SessionValueError(f"the session was not saved: {error}", error) from error
         self._handed_out.clear()

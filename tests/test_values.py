@@ -7,18 +7,27 @@ import pytest
 import webtest
 from pyramid.config import Configurator
 
-from .support import app_with_factory, app_with_include, include_settings
+from pyramid_mongosession import MongoSessionFactory, SessionStoreError, SessionValueError
+
+from .support import SECRET, app_with_factory, app_with_include, include_settings
 
 
-def app_on(collection, settings=None, **views):
+def not_saved(exc, request):
+    request.response.status = 500
+    return f"not saved: {exc}"
+
+
+def app_on(collection, answered=SessionValueError, **views):
     """The app through ``config.include``: a JSON view at ``/<name>`` for
-    each ``name=view``, returning ``view(request)``."""
-    config = Configurator(settings=include_settings(collection, settings))
+    each ``name=view``, returning ``view(request)``, and an exception view
+    for ``answered``."""
+    config = Configurator(settings=include_settings(collection))
     config.include("pyramid_mongosession")
     for name, view in views.items():
         config.add_route(name, f"/{name}")
         config.add_view(lambda request, view=view: view(request), route_name=name,
                         renderer="json")
+    config.add_view(not_saved, context=answered, renderer="json")
     return webtest.TestApp(config.make_wsgi_app())
 
 
@@ -185,3 +194,96 @@ def test_a_uuid_is_refused_at_assignment_with_type_error_naming_the_key(collecti
     assert message.startswith("session key 'token': the value cannot be stored as BSON: ")
     assert "uuid.UUID" in message
     assert collection.count_documents({}) == 0
+
+
+# -- changed in place into something that cannot be stored ----------------------
+
+def with_cart(app, collection, seed_app=app_with_include):
+    """``app`` on a session holding ``cart = ["apple"]`` and ``n = 1``,
+    stored through ``seed_app`` (one that reads the same secret); returns
+    the stored ``data``."""
+    seed = seed_app(collection)
+    seed.post_json("/set_json", {"cart": ["apple"], "n": 1})
+    app.set_cookie("session", seed.cookies["session"])
+    return collection.find_one()["data"]
+
+
+def test_a_value_changed_in_place_into_an_unstorable_one_is_answered_by_an_exception_view(
+    collection,
+):
+    def add_object(request):
+        request.session["n"] = 2
+        request.session["cart"].append(object())
+        return "ok"
+
+    def read(request):
+        return dict(request.session)
+
+    app = app_on(collection, add_object=add_object, read=read)
+    before = with_cart(app, collection)
+
+    response = app.get("/add_object", status=500)
+
+    assert response.json.startswith(
+        "not saved: the session was not saved: session key 'cart': the value cannot be stored"
+    )
+    assert collection.find_one()["data"] == before
+    assert app.get("/read").json == {"cart": ["apple"], "n": 1}
+
+
+def test_a_value_made_to_contain_itself_after_assignment_is_not_saved(collection):
+    def make_cycle(request):
+        cart = ["pear"]
+        request.session["cart"] = cart
+        cart.append(cart)
+        return "ok"
+
+    app = app_on(collection, make_cycle=make_cycle)
+    before = with_cart(app, collection)
+
+    response = app.get("/make_cycle", status=500)
+
+    assert response.json == ("not saved: the session was not saved: session key 'cart': "
+                             "the value contains itself, and BSON cannot store that")
+    assert collection.find_one()["data"] == before
+
+
+def test_a_new_session_with_an_unstorable_value_stores_nothing_and_sets_no_cookie(collection):
+    def assign_then_break(request):
+        request.session["profile"] = {"tags": []}
+        request.session["profile"]["tags"].append({1, 2})
+        return "ok"
+
+    response = app_on(collection, break_=assign_then_break).get("/break_", status=500)
+
+    assert "session key 'profile'" in response.json
+    assert "Set-Cookie" not in response.headers
+    assert collection.count_documents({}) == 0
+
+
+def test_an_exception_view_for_session_store_error_answers_it(collection):
+    def add_object(request):
+        request.session["cart"].append(object())
+        return "ok"
+
+    app = app_on(collection, add_object=add_object, answered=SessionStoreError)
+    before = with_cart(app, collection)
+
+    assert app.get("/add_object", status=500).json.startswith("not saved: ")
+    assert collection.find_one()["data"] == before
+
+
+def test_without_include_it_is_raised_from_the_response_callback(collection):
+    def add_object(request):
+        request.session["cart"].append(object())
+        return "ok"
+
+    config = Configurator(session_factory=MongoSessionFactory(collection, secret=SECRET))
+    config.add_route("add_object", "/add_object")
+    config.add_view(add_object, route_name="add_object", renderer="json")
+    app = webtest.TestApp(config.make_wsgi_app())
+    before = with_cart(app, collection, seed_app=app_with_factory)
+
+    with pytest.raises(SessionValueError, match="session key 'cart'"):
+        app.get("/add_object")
+    assert collection.find_one()["data"] == before
