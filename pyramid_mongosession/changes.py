@@ -36,21 +36,23 @@ class KeyChanges:
         except UnicodeEncodeError as error:
             raise ValueError(f"session key {key!r} cannot be stored: {error}") from None
         if value is not MISSING:
-            self._fingerprint(key, value)
+            self._named(key, self.codec.check, value)
 
-    def _fingerprint(self, key: str, value: Any) -> bytes:
+    def _named(self, key: str, method: Any, value: Any) -> Any:
+        """``method(value)``, its ``TypeError`` or ``ValueError`` naming ``key``."""
         try:
-            fingerprint: bytes = self.codec.fingerprint(value)
+            return method(value)
         except TypeError as error:
             raise TypeError(f"session key {key!r}: the value {error}") from None
         except ValueError as error:
             raise ValueError(f"session key {key!r}: the value {error}") from None
-        return fingerprint
 
     def hand_out(self, key: str, value: Any) -> Any:
         if key not in self._handed_out and key not in self.changed:
             self._handed_out[key] = (
-                None if isinstance(value, IMMUTABLE_TYPES) else self._fingerprint(key, value)
+                None
+                if isinstance(value, IMMUTABLE_TYPES)
+                else self._named(key, self.codec.fingerprint, value)
             )
         return value
 
@@ -77,13 +79,14 @@ class KeyChanges:
 
         Raises :class:`~pyramid_mongosession.SessionValueError`, naming the
         key, for a value that cannot be stored any more."""
+        fingerprint = self.codec.fingerprint
         try:
+            for key, before in self._handed_out.items():
+                if before is not None and self._named(key, fingerprint, data[key]) != before:
+                    self.changed.add(key)
             for key in self.changed:
                 if not isinstance(data[key], IMMUTABLE_TYPES):
-                    self._fingerprint(key, data[key])
-            for key, before in self._handed_out.items():
-                if before is not None and self._fingerprint(key, data[key]) != before:
-                    self.changed.add(key)
+                    self._named(key, self.codec.check, data[key])
         except (TypeError, ValueError) as error:
             raise SessionValueError(f"the session was not saved: {error}", error) from error
         self._handed_out.clear()

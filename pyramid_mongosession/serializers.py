@@ -2,7 +2,8 @@
 
 Each value is encoded on its own, so that a change to one key is a write of
 that key's field only.  A codec also gives a *fingerprint* of a value: bytes
-that change whenever the value does, used to notice nested mutations.
+that change whenever the value does, used to notice nested mutations; and
+it checks that a value can be stored.
 """
 import datetime
 import json
@@ -53,7 +54,22 @@ class BSONCodec:
     def decode(self, stored: Any) -> Any:
         return _unescaped(stored, _VALUE_LEVEL)
 
+    def check(self, value: Any) -> None:
+        """Raise ``TypeError`` (``ValueError`` for text that is not valid
+        Unicode) if ``value`` cannot be stored."""
+        self._encoded(value)
+
     def fingerprint(self, value: Any) -> bytes:
+        """``value`` as bson encodes it unescaped: it changes whenever the
+        value does, at a third of the cost of escaping first.  Only a NUL in
+        a nested key needs the escaped form; the tag keeps such a value from
+        being taken for one with ``%00`` in that key."""
+        try:
+            return b"r" + bson.encode({"": value})
+        except Exception:  # a NUL in a nested key, or what check() refuses
+            return b"e" + self._encoded(value)
+
+    def _encoded(self, value: Any) -> bytes:
         try:
             return bson.encode({"": self.encode(value)})
         except (InvalidDocument, OverflowError) as error:
@@ -169,6 +185,9 @@ class DumpsLoadsCodec:
 
     def decode(self, stored: Any) -> Any:
         return self.serializer.loads(stored)
+
+    def check(self, value: Any) -> None:
+        self.fingerprint(value)
 
     def fingerprint(self, value: Any) -> bytes:
         try:
