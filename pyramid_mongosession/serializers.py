@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterable, Mapping, Tuple
 import bson
 from bson.binary import Binary
 from bson.errors import InvalidDocument
+from bson.int64 import Int64
 
 from .keys import escape_key, unescape_key
 
@@ -134,10 +135,13 @@ def _contains_itself(value: Any, outer: Tuple[int, ...] = ()) -> bool:
 
 
 def _unescaped(value: Any, level: int) -> Any:
-    """``value`` with the keys of its dicts unescaped; ``level`` is not
-    checked: what is stored is read, however deep."""
+    """``value`` as it was stored: the keys of its dicts unescaped, and its
+    ints beyond 32 bits, which bson reads as ``Int64``, ``int`` again.
+    ``level`` is not checked: what is stored is read, however deep."""
     if isinstance(value, list):
         return _walked_sequence(value, _unescaped, level)
+    if type(value) is Int64:
+        return int(value)
     if not isinstance(value, dict):  # as bson decodes documents
         return value
     new_values: Dict[Any, Any] = {}

@@ -1,10 +1,13 @@
 """Values come back as they were stored: nested keys escaped like session
 keys, what BSON changes documented, and what cannot be stored refused at
 assignment, naming the key; through the real server, no mocks."""
+import datetime
+import re
 import uuid
 
 import pytest
 import webtest
+from bson.int64 import Int64
 from pyramid.config import Configurator
 
 from pyramid_mongosession import MongoSessionFactory, SessionStoreError, SessionValueError
@@ -287,3 +290,73 @@ def test_without_include_it_is_raised_from_the_response_callback(collection):
     with pytest.raises(SessionValueError, match="session key 'cart'"):
         app.get("/add_object")
     assert collection.find_one()["data"] == before
+
+
+# -- what BSON changes, and what it does not --------------------------------------
+
+def stored_and_read(collection, value, describe):
+    """``describe(value)`` of ``value`` as a later request reads it back."""
+    def store(request):
+        request.session["value"] = value
+        return "stored"
+
+    def read(request):
+        return describe(request.session["value"])
+
+    app = app_on(collection, store=store, read=read)
+    app.get("/store")
+    return app.get("/read").json
+
+
+def type_names(value):
+    if isinstance(value, (list, tuple, dict)):
+        items = value.values() if isinstance(value, dict) else value
+        return [type(value).__name__, [type_names(item) for item in items]]
+    return type(value).__name__
+
+
+def test_a_tuple_comes_back_a_list(collection):
+    read = stored_and_read(collection, (1, ("a", "b")), lambda value: [value, type_names(value)])
+
+    assert read == [[1, ["a", "b"]], ["list", ["int", ["list", ["str", "str"]]]]]
+
+
+def test_a_naive_datetime_comes_back_aware_in_utc(collection):
+    naive = datetime.datetime(2024, 5, 1, 12, 30, 15)
+
+    assert stored_and_read(collection, naive, lambda value: value.isoformat()) == \
+        "2024-05-01T12:30:15+00:00"
+
+
+def test_an_aware_datetime_comes_back_in_utc_at_the_same_instant(collection):
+    paris_summer = datetime.timezone(datetime.timedelta(hours=2))
+    aware = datetime.datetime(2024, 5, 1, 14, 30, tzinfo=paris_summer)
+
+    assert stored_and_read(collection, aware, lambda value: value.isoformat()) == \
+        "2024-05-01T12:30:00+00:00"
+
+
+def test_a_datetime_comes_back_cut_to_milliseconds(collection):
+    precise = datetime.datetime(2024, 5, 1, 12, 30, 15, 999999, tzinfo=datetime.timezone.utc)
+
+    assert stored_and_read(collection, [precise], lambda value: value[0].isoformat()) == \
+        "2024-05-01T12:30:15.999000+00:00"
+
+
+def test_a_compiled_regex_comes_back_a_bson_regex_that_compiles_to_it(collection):
+    def describe(regex):
+        return [f"{type(regex).__module__}.{type(regex).__name__}", regex.pattern,
+                regex.try_compile() == re.compile("^a+$", re.IGNORECASE)]
+
+    read = stored_and_read(collection, re.compile("^a+$", re.IGNORECASE), describe)
+
+    assert read == ["bson.regex.Regex", "^a+$", True]
+
+
+def test_ints_beyond_32_bits_come_back_int_not_int64(collection):
+    value = {"big": 2**40, "negative": -(2**62), "small": 5, "in_list": [2**33]}
+
+    read = stored_and_read(collection, value, lambda value: [value, type_names(value)])
+
+    assert read == [value, ["dict", ["int", "int", "int", ["list", ["int"]]]]]
+    assert type(collection.find_one()["data"]["value"]["big"]) is Int64  # BSON's int64
