@@ -10,7 +10,7 @@ from pyramid.interfaces import ISessionFactory
 from pyramid.tweens import EXCVIEW, INGRESS
 
 from .connection import build_client, collection_from_client
-from .errors import SessionStoreError, SessionTooLargeError
+from .errors import SessionStoreError, SessionTooLargeError, SessionValueError
 from .factory import MongoSessionFactory
 from .operations import SessionInfo, SessionStats
 from .session import MongoSession
@@ -27,6 +27,7 @@ __all__ = [
     "SessionStore",
     "SessionStoreError",
     "SessionTooLargeError",
+    "SessionValueError",
     "get_session_store",
     "includeme",
     "session_factory_from_settings",

@@ -1,6 +1,7 @@
 """Which keys of a session one request changed, removed or handed out."""
 from typing import Any, Dict, Mapping, Optional, Set
 
+from .errors import SessionValueError
 from .serializers import IMMUTABLE_TYPES
 
 MISSING = object()
@@ -35,21 +36,23 @@ class KeyChanges:
         except UnicodeEncodeError as error:
             raise ValueError(f"session key {key!r} cannot be stored: {error}") from None
         if value is not MISSING:
-            self._fingerprint(key, value)
+            self._named(key, self.codec.check, value)
 
-    def _fingerprint(self, key: str, value: Any) -> bytes:
+    def _named(self, key: str, method: Any, value: Any) -> Any:
+        """``method(value)``, its ``TypeError`` or ``ValueError`` naming ``key``."""
         try:
-            fingerprint: bytes = self.codec.fingerprint(value)
+            return method(value)
         except TypeError as error:
             raise TypeError(f"session key {key!r}: the value {error}") from None
         except ValueError as error:
             raise ValueError(f"session key {key!r}: the value {error}") from None
-        return fingerprint
 
     def hand_out(self, key: str, value: Any) -> Any:
         if key not in self._handed_out and key not in self.changed:
             self._handed_out[key] = (
-                None if isinstance(value, IMMUTABLE_TYPES) else self._fingerprint(key, value)
+                None
+                if isinstance(value, IMMUTABLE_TYPES)
+                else self._named(key, self.codec.fingerprint, value)
             )
         return value
 
@@ -69,9 +72,21 @@ class KeyChanges:
         self.changed.update(self._handed_out or ([] if self.changed else data))
         self._handed_out.clear()
 
-    def add_nested_changes(self, data: Mapping[str, Any]) -> None:
-        """Count as changed the handed-out values that were changed in place."""
-        for key, before in self._handed_out.items():
-            if before is not None and self._fingerprint(key, data[key]) != before:
-                self.changed.add(key)
+    def settle(self, data: Mapping[str, Any]) -> None:
+        """Before the write: count as changed the handed-out values that
+        were changed in place, and check the changed values again, since a
+        value may have been changed in place after its assignment.
+
+        Raises :class:`~pyramid_mongosession.SessionValueError`, naming the
+        key, for a value that cannot be stored any more."""
+        fingerprint = self.codec.fingerprint
+        try:
+            for key, before in self._handed_out.items():
+                if before is not None and self._named(key, fingerprint, data[key]) != before:
+                    self.changed.add(key)
+            for key in self.changed:
+                if not isinstance(data[key], IMMUTABLE_TYPES):
+                    self._named(key, self.codec.check, data[key])
+        except (TypeError, ValueError) as error:
+            raise SessionValueError(f"the session was not saved: {error}", error) from error
         self._handed_out.clear()

@@ -26,6 +26,14 @@ class SessionTooLargeError(SessionStoreError):
     """The session would not fit into one MongoDB document (16 MB)."""
 
 
+class SessionValueError(SessionStoreError):
+    """A value changed in place since it was assigned or read
+    (``session["cart"].append(object())``) can no longer be stored; raised
+    when the session is saved, naming the key, and nothing is written.
+
+    ``error`` is the ``TypeError`` or ``ValueError`` saying why."""
+
+
 def call_mongodb(
     method: Any,
     *args: Any,

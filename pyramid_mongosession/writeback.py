@@ -58,7 +58,7 @@ class WriteBack:
             return
         if request.exception is not None and not self._options.cookie_on_exception:
             return
-        self._keys.add_nested_changes(self._data)
+        self._keys.settle(self._data)
         if self._stored_id is None:
             self._write_new(response)
         elif self._stored_id != self._id:

@@ -9,7 +9,7 @@ from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.interfaces import ISession
 from zope.interface.verify import verifyObject
 
-from pyramid_mongosession import MongoSessionFactory, SessionStoreError
+from pyramid_mongosession import MongoSessionFactory, SessionStoreError, SessionValueError
 
 from .support import SECRET, app_running, app_with_factory, include_settings
 
@@ -151,7 +151,7 @@ def test_unstorable_nested_mutation_fails_at_write_naming_the_key(collection):
         return "ok"
 
     mutating = app_running(collection, mutate)
-    with pytest.raises(TypeError, match=r"session key 'cart'"):
+    with pytest.raises(SessionValueError, match=r"session key 'cart'"):
         mutating.get("/", headers={"Cookie": f"session={app.cookies['session']}"})
     assert collection.find_one()["data"] == {"cart": []}
 
