@@ -34,7 +34,7 @@ def bare_app(package_app, users):
     """The same views, sending the package's commands with pymongo itself,
     for the same stored sessions: the id comes from a table, not a signature."""
     sessions = get_session_store(package_app.registry).collection
-    verify = registered_factory(package_app.registry)._verify
+    verify = registered_factory(package_app.registry).cookie.verify
     stored_id = {user.cookie: hash_id(verify(user.cookie.encode())[0]) for user in users}
 
     def read(request):

@@ -11,7 +11,7 @@ from pyramid.tweens import EXCVIEW, INGRESS
 
 from .connection import build_client, collection_from_client
 from .errors import SessionStoreError, SessionTooLargeError, SessionValueError
-from .factory import MongoSessionFactory
+from .factory import MongoSessionFactory, registered_factory
 from .operations import SessionInfo, SessionStats
 from .session import MongoSession
 from .settings import options_from_settings
@@ -95,10 +95,11 @@ def get_session_store(registry: Any) -> SessionStore:
 
     Raises :class:`LookupError` when the application's session factory is
     not a :class:`MongoSessionFactory`."""
-    factory = registry.queryUtility(ISessionFactory)
-    if not isinstance(factory, MongoSessionFactory):
+    factory = registered_factory(registry)
+    if factory is None:
         raise LookupError(
-            f"the application's session factory is not a MongoSessionFactory: {factory!r}"
+            "the application's session factory is not a MongoSessionFactory: "
+            f"{registry.queryUtility(ISessionFactory)!r}"
         )
     return factory.store
 

@@ -1,6 +1,7 @@
 """The application's ``MongoClient`` and the sessions collection, from the
 parsed settings."""
 import re
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Dict, Mapping
 from urllib.parse import parse_qs, urlsplit
 
@@ -22,12 +23,10 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
     """A ``MongoClient`` for ``url``, made lazily (``connect=False``), with
     the settings' timeout and credentials; ``client_options`` (e.g.
     ``event_listeners``) are passed on and take precedence."""
-    from . import __version__
-
     keywords: Dict[str, Any] = {
         "connect": False,
         "tz_aware": True,
-        "driver": DriverInfo("pyramid_mongosession", __version__),
+        "driver": DriverInfo("pyramid_mongosession", _version()),
     }
     query = {name.lower() for name in parse_qs(urlsplit(options.url).query)}
     if "serverselectiontimeoutms" not in query:
@@ -45,6 +44,13 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
             f"mongosession.url is not a usable MongoDB URL ({error}): "
             f"{_without_password(options.url)!r}"
         ) from error
+
+
+def _version() -> str:
+    try:
+        return version("pyramid_mongosession")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
 
 
 def _without_password(url: str) -> str:

@@ -1,39 +1,18 @@
 """The ISessionFactory: cookie -> verified session id -> session object, and
 the Set-Cookie that goes back."""
 import datetime
-import re
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Optional
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ISessionFactory
-from webob.cookies import SignedSerializer, parse_cookie
 from zope.interface import implementer
 
+from .cookie import SessionCookie
 from .expiry import utc_now
 from .serializers import codec_for
 from .session import MongoSession
 from .settings import CONNECTION_OPTIONS, Options, build_options
 from .store import SessionStore
-
-SALT = "pyramid_mongosession."
-# A signed cookie is ~150 characters; anything much longer is not ours.
-MAX_COOKIE_LENGTH = 512
-_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
-
-
-class _SessionIdText:
-    """The ``serializer`` of webob's SignedSerializer for a bare session id."""
-
-    @staticmethod
-    def dumps(session_id: str) -> bytes:
-        return session_id.encode("ascii")
-
-    @staticmethod
-    def loads(raw: bytes) -> str:
-        text = raw.decode("ascii")
-        if not _SESSION_ID.fullmatch(text):
-            raise ValueError("not a session id")
-        return text
 
 
 @implementer(ISessionFactory)
@@ -109,75 +88,25 @@ class MongoSessionFactory:
             time_limit=_time_limit(collection, options.operation_timeout),
             max_size=options.max_size,
         )
-        self._signers = [
-            SignedSerializer(secret, SALT, serializer=_SessionIdText())
-            for secret in options.secret
-        ]
-
-    def __call__(self, request: Any) -> MongoSession:
-        # A sibling subdomain can plant a cookie of the same name beside
-        # ours: the first that verifies is used, the others never acted on.
-        for cookie in _cookie_values(request, self.options.cookie_name):
-            session_id, resign = self._verify(cookie)
-            if session_id is not None:
-                return MongoSession(request, self, session_id, resign=resign)
-        return MongoSession(request, self, None, resign=False)
-
-    def now(self) -> datetime.datetime:
-        """The clock's time, to the millisecond MongoDB stores."""
-        now = self._clock()
-        return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-    def _verify(self, cookie: bytes) -> Tuple[Optional[str], bool]:
-        """The session id a cookie carries, and whether it should be re-signed
-        with the current secret; ``(None, False)`` for any bad cookie."""
-        if not cookie or len(cookie) > MAX_COOKIE_LENGTH:
-            return None, False
-        for position, signer in enumerate(self._signers):
-            try:
-                return signer.loads(cookie), position > 0
-            except ValueError:
-                continue
-        return None, False
-
-    def set_cookie(self, response: Any, session_id: str, max_age: Optional[int]) -> None:
-        value = self._signers[0].dumps(session_id).decode("ascii")
-        self._cookie(response, value, max_age)
-
-    def leave_cookie(self, response: Any) -> None:
-        """Take back a Set-Cookie of the session cookie from ``response``."""
-        response.unset_cookie(self.options.cookie_name, strict=False)
-
-    def delete_cookie(self, response: Any) -> None:
-        # The same attributes as when it was set: browsers ignore a deletion
-        # of a Secure (__Host-, __Secure-) cookie that lacks them.
-        self._cookie(response, None, 0)
-
-    def _cookie(self, response: Any, value: Optional[str], max_age: Optional[int]) -> None:
-        options = self.options
-        response.set_cookie(
+        self.cookie = SessionCookie(
+            options.secret,
             options.cookie_name,
-            value,
-            max_age=max_age,
+            max_age=options.cookie_max_age,
             path=options.cookie_path,
             domain=options.cookie_domain,
             secure=options.cookie_secure,
             httponly=options.cookie_httponly,
             samesite=options.cookie_samesite,
-            overwrite=True,
         )
-        _vary_on_cookie(response)
 
+    def __call__(self, request: Any) -> MongoSession:
+        session_id, resign = self.cookie.read(request)
+        return MongoSession(request, self, session_id, resign=resign)
 
-def _cookie_values(request: Any, name: str) -> List[bytes]:
-    """The values of every cookie called ``name``, in the header's order.
-    Parsed here because ``request.cookies`` keeps only the last of a name,
-    decodes every cookie at once and fails on any that is not UTF-8, which
-    must not hide ours (nor give a 500)."""
-    wanted = name.encode("latin-1")
-    return [
-        raw for key, raw in parse_cookie(request.environ.get("HTTP_COOKIE", "")) if key == wanted
-    ]
+    def now(self) -> datetime.datetime:
+        """The clock's time, to the millisecond MongoDB stores."""
+        now = self._clock()
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _time_limit(collection: Any, operation_timeout: Optional[float]) -> Optional[float]:
@@ -192,8 +121,3 @@ def registered_factory(registry: Any) -> Optional[MongoSessionFactory]:
     factory = registry.queryUtility(ISessionFactory)
     return factory if isinstance(factory, MongoSessionFactory) else None
 
-
-def _vary_on_cookie(response: Any) -> None:
-    vary = tuple(response.vary or ())
-    if "Cookie" not in vary:
-        response.vary = vary + ("Cookie",)

@@ -69,6 +69,7 @@ class MongoSession(WriteBack):
         self._request = request
         self._factory = factory
         self._options: Options = factory.options
+        self._cookie = factory.cookie
         self._cookie_id = cookie_id
         self._resign = resign
         self._invalidated = False

@@ -5,6 +5,7 @@ import logging
 from typing import Any, Dict, Optional
 
 from .attempt import CommitWatch, will_be_retried
+from .cookie import SessionCookie
 from .settings import Options
 from .store import UNCHANGED, StoredSession
 
@@ -15,6 +16,7 @@ class WriteBack:
     """Mixed into the session class; uses its state."""
 
     _factory: Any
+    _cookie: SessionCookie
     _options: Options
     _data: Dict[str, Any]
     _keys: Any
@@ -75,10 +77,10 @@ class WriteBack:
             # newer response (a sign-in in another tab) may have replaced
             # it.  Only invalidate() ends it, on its own response.
             if self._invalidated and self._cookie_id is not None:
-                self._factory.delete_cookie(response)
+                self._cookie.delete(response)
             return
         self._factory.store.insert(self.id, self._stored())
-        self._factory.set_cookie(response, self.id, self._cookie_max_age())
+        self._cookie.set(response, self.id, self._cookie_max_age())
 
     def _write_moved(self, response: Any) -> None:
         # Insert first: a failed insert must not lose the session.
@@ -86,7 +88,7 @@ class WriteBack:
         if not self._factory.store.delete(self._stored_id) and self._worth_storing():
             # Revoked while this request ran: do not bring it back.
             self._factory.store.delete(self.id)
-            self._factory.leave_cookie(response)
+            self._cookie.leave(response)
 
     def _write_changes(self, response: Any) -> None:
         changed, removed = self._keys.changed, self._keys.removed
@@ -107,7 +109,7 @@ class WriteBack:
                 return
         max_age = self._cookie_max_age()
         if self._resign or (self._renewed and max_age is not None):
-            self._factory.set_cookie(response, self._id, max_age)
+            self._cookie.set(response, self.id, max_age)
 
     def _stored(self) -> StoredSession:
         return StoredSession(
@@ -123,4 +125,4 @@ class WriteBack:
     def _cookie_max_age(self) -> Optional[int]:
         if self._own_timeout is not None:
             return self._own_timeout
-        return self._options.cookie_max_age
+        return self._cookie.max_age

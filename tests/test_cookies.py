@@ -4,7 +4,7 @@ import base64
 import pytest
 from webob.cookies import SignedSerializer
 
-from pyramid_mongosession.factory import SALT
+from pyramid_mongosession.cookie import SALT
 
 from .support import SECRET, app_with_factory, app_with_include
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from webob import Request
 from webob.cookies import SignedSerializer
 
-from pyramid_mongosession.factory import SALT
+from pyramid_mongosession.cookie import SALT
 
 from .support import SECRET, app_running, app_with_include
 

@@ -6,6 +6,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ISessionFactory
 from pyramid.session import SignedCookieSessionFactory
 
+import pyramid_mongosession
 from pyramid_mongosession import MongoSessionFactory, session_factory_from_settings
 
 from .support import SECRET, app_with_include, include_settings
@@ -99,9 +100,9 @@ def test_factory_from_settings_builds_a_lazy_client_with_safe_defaults():
         assert collection.full_name == "appdb.sessions"
         assert client.options.server_selection_timeout == 3
         assert client.codec_options.tz_aware
-        assert client.options.pool_options.metadata["driver"]["name"].endswith(
-            "pyramid_mongosession"
-        )
+        driver = client.options.pool_options.metadata["driver"]
+        assert driver["name"].endswith("pyramid_mongosession")
+        assert driver["version"].endswith(pyramid_mongosession.__version__)
     finally:
         client.close()
 

@@ -1,0 +1,120 @@
+"""The signed session-id cookie: read (the first that verifies), re-sign,
+set, delete, and ``Vary: Cookie`` on every response that touches it."""
+import re
+from typing import Any, List, Optional, Sequence, Tuple
+
+from webob.cookies import SignedSerializer, parse_cookie
+
+SALT = "pyramid_mongosession."
+# A signed cookie is ~150 characters; anything much longer is not ours.
+MAX_COOKIE_LENGTH = 512
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+class _SessionIdText:
+    """The ``serializer`` of webob's SignedSerializer for a bare session id."""
+
+    @staticmethod
+    def dumps(session_id: str) -> bytes:
+        return session_id.encode("ascii")
+
+    @staticmethod
+    def loads(raw: bytes) -> str:
+        text = raw.decode("ascii")
+        if not _SESSION_ID.fullmatch(text):
+            raise ValueError("not a session id")
+        return text
+
+
+class SessionCookie:
+    """The cookie that carries a session's id, signed with HMAC (WebOb's
+    ``SignedSerializer``).
+
+    Parameters:
+
+    ``name``
+      The cookie's name.  Default: ``"session"``.
+
+    ``secrets``
+      The secrets: the first signs, all verify.  Required.
+
+    ``max_age``
+      Seconds, or ``None`` for a browser-session cookie.  Default: ``None``.
+
+    ``path``, ``domain``, ``secure``, ``httponly``, ``samesite``
+      The cookie's attributes.  Default: ``"/"``, ``None``, ``False``,
+      ``True``, ``"Lax"``.
+    """
+
+    def __init__(
+        self,
+        secrets: Sequence[str],
+        name: str = "session",
+        *,
+        max_age: Optional[int] = None,
+        path: str = "/",
+        domain: Optional[str] = None,
+        secure: bool = False,
+        httponly: bool = True,
+        samesite: str = "Lax",
+    ):
+        self.name = name
+        self.max_age = max_age
+        self._attributes = dict(
+            path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite
+        )
+        self._signers = [
+            SignedSerializer(secret, SALT, serializer=_SessionIdText()) for secret in secrets
+        ]
+
+    def read(self, request: Any) -> Tuple[Optional[str], bool]:
+        """The session id the request's cookie carries, and whether to
+        re-sign it with the first secret; ``(None, False)`` when no cookie
+        verifies.  A sibling subdomain can plant a cookie of the same name
+        beside ours: the first that verifies is used, the others never
+        acted on."""
+        for cookie in self._values(request):
+            session_id, resign = self.verify(cookie)
+            if session_id is not None:
+                return session_id, resign
+        return None, False
+
+    def verify(self, cookie: bytes) -> Tuple[Optional[str], bool]:
+        """The id one cookie value carries, and whether it should be
+        re-signed; ``(None, False)`` for any bad value."""
+        if not cookie or len(cookie) > MAX_COOKIE_LENGTH:
+            return None, False
+        for position, signer in enumerate(self._signers):
+            try:
+                return signer.loads(cookie), position > 0
+            except ValueError:
+                continue
+        return None, False
+
+    def set(self, response: Any, session_id: str, max_age: Optional[int]) -> None:
+        value = self._signers[0].dumps(session_id).decode("ascii")
+        self._set(response, value, max_age)
+
+    def delete(self, response: Any) -> None:
+        # The same attributes as when it was set: browsers ignore a deletion
+        # of a Secure (__Host-, __Secure-) cookie that lacks them.
+        self._set(response, None, 0)
+
+    def leave(self, response: Any) -> None:
+        """Take back a Set-Cookie of this cookie from ``response``."""
+        response.unset_cookie(self.name, strict=False)
+
+    def _set(self, response: Any, value: Optional[str], max_age: Optional[int]) -> None:
+        response.set_cookie(self.name, value, max_age=max_age, overwrite=True, **self._attributes)
+        vary = tuple(response.vary or ())
+        if "Cookie" not in vary:
+            response.vary = vary + ("Cookie",)
+
+    def _values(self, request: Any) -> List[bytes]:
+        """The values of every cookie of this name, in the header's order.
+        Parsed here because ``request.cookies`` keeps only the last of a
+        name, decodes every cookie at once and fails on any that is not
+        UTF-8, which must not hide ours (nor give a 500)."""
+        wanted = self.name.encode("latin-1")
+        header = request.environ.get("HTTP_COOKIE", "")
+        return [raw for key, raw in parse_cookie(header) if key == wanted]
