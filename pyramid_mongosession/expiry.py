@@ -24,14 +24,70 @@ def _seconds(seconds: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
-class ExpiryRule:
-    """Parameters: ``timeout`` and ``absolute_timeout``, in seconds or
-    ``None``, as configured now."""
+def renewal_interval(timeout: Optional[int], reissue_time: Optional[int]) -> int:
+    """Seconds between two renewals of a session with the idle ``timeout``:
+    ``reissue_time`` if it is shorter, else a tenth of the timeout."""
+    if timeout is None:
+        return 0
+    if reissue_time is not None and reissue_time < timeout:
+        return reissue_time
+    return timeout // 10
 
-    def __init__(self, timeout: Optional[int], absolute_timeout: Optional[int]):
+
+class ExpiryRule:
+    """When sessions end, and when a renewal is due.
+
+    Parameters:
+
+    ``timeout``
+      The idle timeout in seconds, or ``None``.  Default: ``1200``.
+
+    ``absolute_timeout``
+      Seconds from creation, or ``None``.  Default: ``None``.
+
+    ``reissue_time``
+      Seconds between renewals, or ``None`` for a tenth of the timeout.
+      Default: ``None``.
+    """
+
+    def __init__(
+        self,
+        timeout: Optional[int] = 1200,
+        absolute_timeout: Optional[int] = None,
+        reissue_time: Optional[int] = None,
+    ):
         self.timeout = timeout
         self.absolute_timeout = absolute_timeout
+        self.reissue_time = reissue_time
         self.sessions_expire = timeout is not None or absolute_timeout is not None
+
+    def ends_if_renewed(
+        self, now: datetime.datetime, created: datetime.datetime, own_timeout: Optional[int]
+    ) -> Optional[datetime.datetime]:
+        """When a session ends if it is renewed ``now``; ``None``: never."""
+        timeout = own_timeout or self.timeout
+        ends = []
+        if timeout is not None:
+            ends.append(now + _seconds(timeout))
+        if self.absolute_timeout is not None:
+            ends.append(created + _seconds(self.absolute_timeout))
+        return min(ends) if ends else None
+
+    def renewal(
+        self,
+        now: datetime.datetime,
+        created: datetime.datetime,
+        own_timeout: Optional[int],
+        expires: Optional[datetime.datetime],
+    ) -> Optional[datetime.datetime]:
+        """The new ``expires`` if renewing ``now`` is due (it moves the end
+        forward by at least the renewal interval), else ``None``."""
+        renewed = self.ends_if_renewed(now, created, own_timeout)
+        if renewed is None or expires is None:
+            return renewed
+        gain = (renewed - expires).total_seconds()
+        interval = renewal_interval(own_timeout or self.timeout, self.reissue_time)
+        return renewed if gain > 0 and gain >= interval else None
 
     def ends(
         self,

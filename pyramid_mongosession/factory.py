@@ -8,7 +8,7 @@ from pyramid.interfaces import ISessionFactory
 from zope.interface import implementer
 
 from .cookie import SessionCookie
-from .expiry import utc_now
+from .expiry import ExpiryRule, utc_now
 from .serializers import codec_for
 from .session import MongoSession
 from .settings import CONNECTION_OPTIONS, Options, build_options
@@ -79,8 +79,7 @@ class MongoSessionFactory:
         self.store = SessionStore(
             collection,
             codec_for(options.serializer),
-            timeout=options.timeout,
-            absolute_timeout=options.absolute_timeout,
+            expiry=ExpiryRule(options.timeout, options.absolute_timeout, options.reissue_time),
             ttl_index=options.reaper == "ttl",
             ensure_indexes_later=True,
             read_preference=options.read_preference,

@@ -58,8 +58,6 @@ class AcrossSessions:
 
     collection: Any
     clock: Callable[[], datetime.datetime]
-    timeout: Optional[int]
-    absolute_timeout: Optional[int]
     _call: Callable[..., Any]
     expiry: ExpiryRule
 
@@ -135,12 +133,13 @@ class AcrossSessions:
     def _info(self, document: Mapping[str, Any]) -> SessionInfo:
         created, expires = document["created"], document.get("expires")
         renewed = document.get("renewed")
-        timeout = document.get("timeout") or self.timeout
+        timeout = document.get("timeout") or self.expiry.timeout
         if renewed is None and expires is not None and timeout is not None:
             # Written by an earlier version: worked back from expires.
             renewed = expires - datetime.timedelta(seconds=timeout)
-            if self.absolute_timeout is not None and expires == created + datetime.timedelta(
-                seconds=self.absolute_timeout
+            absolute_timeout = self.expiry.absolute_timeout
+            if absolute_timeout is not None and expires == created + datetime.timedelta(
+                seconds=absolute_timeout
             ):
                 renewed = None
         return SessionInfo(

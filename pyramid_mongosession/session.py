@@ -10,6 +10,7 @@ from zope.interface import implementer
 
 from .attempt import CommitWatch
 from .changes import MISSING, KeyChanges
+from .expiry import ExpiryRule
 from .settings import Options
 from .writeback import WriteBack
 
@@ -70,6 +71,7 @@ class MongoSession(WriteBack):
         self._factory = factory
         self._options: Options = factory.options
         self._cookie = factory.cookie
+        self._policy: ExpiryRule = factory.store.expiry
         self._cookie_id = cookie_id
         self._resign = resign
         self._invalidated = False
@@ -119,7 +121,7 @@ class MongoSession(WriteBack):
     def _apply_timeouts_in_force(self, stored: Any, now: datetime.datetime) -> None:
         """End the session when the timeouts configured now say, though it
         was stored under others."""
-        self._expires = self._factory.store.expiry.ends(
+        self._expires = self._policy.ends(
             stored.created, stored.expires, stored.renewed, stored.timeout, now
         )
         timeout = self._timeout()
@@ -136,32 +138,18 @@ class MongoSession(WriteBack):
         self._principal_changed = False
 
     def _timeout(self) -> Optional[int]:
-        return self._own_timeout or self._options.timeout
+        return self._own_timeout or self._policy.timeout
 
     def _expiry(self, now: datetime.datetime) -> Optional[datetime.datetime]:
         """When the session ends if it is renewed ``now``."""
-        timeout = self._timeout()
-        ends = []
-        if timeout is not None:
-            ends.append(now + datetime.timedelta(seconds=timeout))
-        if self._options.absolute_timeout is not None:
-            ends.append(
-                self._created + datetime.timedelta(seconds=self._options.absolute_timeout)
-            )
-        return min(ends) if ends else None
+        return self._policy.ends_if_renewed(now, self._created, self._own_timeout)
 
     def _renew_if_due(self, now: datetime.datetime) -> None:
-        """Move ``expires`` forward if that gains a renewal interval."""
-        expires = self._expiry(now)
-        if expires is None:
-            return
-        if self._expires is not None:
-            gain = (expires - self._expires).total_seconds()
-            if gain <= 0 or gain < self._options.renewal_interval(self._timeout()):
-                return
-        self._expires = expires
-        self._renewed_at = now
-        self._renewed = True
+        expires = self._policy.renewal(now, self._created, self._own_timeout, self._expires)
+        if expires is not None:
+            self._expires = expires
+            self._renewed_at = now
+            self._renewed = True
 
     # -- the dict interface --------------------------------------------------------
 

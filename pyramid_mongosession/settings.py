@@ -13,6 +13,7 @@ from pyramid.exceptions import ConfigurationError
 from . import coercion as coerce
 from .coercion import Invalid
 from .errors import MAX_DOCUMENT_BYTES
+from .expiry import renewal_interval
 
 PREFIX = "mongosession."
 # Shorter secrets are warned about: an HMAC key should hold at least as
@@ -65,14 +66,6 @@ class Options:
     operation_timeout: Optional[float] = 3.0
     max_size: int = 256 * 1024
 
-    def renewal_interval(self, timeout: Optional[int]) -> int:
-        """Seconds between two renewals of a session with this idle
-        ``timeout``: ``reissue_time`` if it is shorter, else a tenth."""
-        if timeout is None:
-            return 0
-        if self.reissue_time is not None and self.reissue_time < timeout:
-            return self.reissue_time
-        return timeout // 10
 
 
 def _coercers(
@@ -169,7 +162,7 @@ def _check_combinations(options: Options, prefix: str) -> None:
             f"{prefix}timeout ({options.timeout}), or sessions expire before "
             "they are renewed"
         )
-    interval = options.renewal_interval(options.timeout)
+    interval = renewal_interval(options.timeout, options.reissue_time)
     if options.cookie_max_age is not None and options.cookie_max_age < interval:
         raise ConfigurationError(
             f"{prefix}cookie_max_age ({options.cookie_max_age}) must be at least "

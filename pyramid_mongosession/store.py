@@ -50,12 +50,10 @@ class SessionStore(AcrossSessions):
     ``codec``
       How values are encoded (see :mod:`pyramid_mongosession.serializers`).
 
-    ``timeout``
-      The sessions' idle timeout in seconds, or ``None``.  Default: ``1200``.
-
-    ``absolute_timeout``
-      Seconds from creation at which sessions end, or ``None``.
-      Default: ``None``.
+    ``expiry``
+      The :class:`~pyramid_mongosession.expiry.ExpiryRule` that says when
+      stored sessions end.  Default: ``ExpiryRule()`` (a 1200 s idle
+      timeout).
 
     ``ttl_index``
       :meth:`ensure_indexes` also ensures the TTL index on ``expires``.
@@ -91,8 +89,7 @@ class SessionStore(AcrossSessions):
         collection: Any,
         codec: Any,
         *,
-        timeout: Optional[int] = 1200,
-        absolute_timeout: Optional[int] = None,
+        expiry: Optional[ExpiryRule] = None,
         ttl_index: bool = True,
         ensure_indexes_later: bool = False,
         read_preference: str = "primary",
@@ -111,10 +108,8 @@ class SessionStore(AcrossSessions):
         )
         self.codec = codec
         self.clock = clock
-        self.timeout = timeout
-        self.absolute_timeout = absolute_timeout
         #: When stored sessions end: the timeouts in force now.
-        self.expiry = ExpiryRule(timeout, absolute_timeout)
+        self.expiry = expiry or ExpiryRule()
         self.time_limit = time_limit
         self.max_size = max_size
         self.indexes = Indexes(

@@ -16,6 +16,7 @@ from pyramid_mongosession import (
     SessionStoreError,
     get_session_store,
 )
+from pyramid_mongosession.expiry import ExpiryRule
 from pyramid_mongosession.keys import hash_id
 from pyramid_mongosession.serializers import BSONCodec
 
@@ -390,7 +391,7 @@ def test_a_document_without_expires_is_over_everywhere_or_nowhere(collection, ti
     now = datetime.datetime.now(datetime.timezone.utc)
     collection.insert_one({"_id": hash_id("old"), "data": {"a": 1}, "created": now,
                            "principal": "alice"})
-    store = SessionStore(collection, BSONCodec(), **timeouts)
+    store = SessionStore(collection, BSONCodec(), expiry=ExpiryRule(**timeouts))
 
     assert (store.load("old", now) is None) is over
     assert len(store.sessions_of("alice")) == (0 if over else 1)

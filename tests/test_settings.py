@@ -10,6 +10,7 @@ import pytest
 from pyramid.exceptions import ConfigurationError
 from pyramid.settings import falsey, truthy
 
+from pyramid_mongosession.expiry import renewal_interval
 from pyramid_mongosession.settings import Options, build_options, options_from_settings
 
 
@@ -66,27 +67,32 @@ def test_options_are_frozen():
         parse().timeout = 5
 
 
+def interval_of(options, timeout=None):
+    """The renewal interval these options give a session's idle timeout."""
+    return renewal_interval(timeout or options.timeout, options.reissue_time)
+
+
 @pytest.mark.parametrize("timeout, interval", [(None, 120), ("600", 60), ("95", 9)])
 def test_renewal_interval_defaults_to_a_tenth_of_the_timeout(timeout, interval):
     options = parse() if timeout is None else parse(timeout=timeout)
-    assert options.renewal_interval(options.timeout) == interval
+    assert interval_of(options) == interval
 
 
 @pytest.mark.parametrize("reissue_time, interval", [("0", 0), ("30", 30), (45, 45)])
 def test_renewal_interval_is_reissue_time_when_set(reissue_time, interval):
-    assert parse(reissue_time=reissue_time).renewal_interval(1200) == interval
+    assert interval_of(parse(reissue_time=reissue_time), 1200) == interval
 
 
 def test_renewal_interval_follows_a_sessions_own_shorter_timeout():
     options = parse(timeout="86400")
-    assert options.renewal_interval(600) == 60
-    assert parse(timeout="86400", reissue_time="900").renewal_interval(600) == 60
-    assert parse(timeout="86400", reissue_time="30").renewal_interval(600) == 30
+    assert interval_of(options, 600) == 60
+    assert interval_of(parse(timeout="86400", reissue_time="900"), 600) == 60
+    assert interval_of(parse(timeout="86400", reissue_time="30"), 600) == 30
 
 
 def test_timeout_none_means_sessions_never_expire():
     options = parse(timeout="none")
-    assert (options.timeout, options.renewal_interval(options.timeout)) == (None, 0)
+    assert (options.timeout, interval_of(options)) == (None, 0)
 
 
 # -- coercion ---------------------------------------------------------------
