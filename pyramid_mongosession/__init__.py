@@ -9,7 +9,7 @@ from pyramid.config import PHASE1_CONFIG
 from pyramid.interfaces import ISessionFactory
 from pyramid.tweens import EXCVIEW, INGRESS
 
-from .connection import build_client, collection_from_client
+from .connection import build_client, client_from_url, collection_from_client
 from .errors import SessionStoreError, SessionTooLargeError, SessionValueError
 from .factory import MongoSessionFactory, registered_factory
 from .operations import SessionInfo, SessionStats
@@ -28,6 +28,7 @@ __all__ = [
     "SessionStoreError",
     "SessionTooLargeError",
     "SessionValueError",
+    "client_from_settings",
     "get_session_store",
     "includeme",
     "session_factory_from_settings",
@@ -57,6 +58,24 @@ def session_factory_from_settings(
     )
     collection = collection_from_client(build_client(options, settings), options)
     return MongoSessionFactory.from_options(collection, options)
+
+
+def client_from_settings(settings: Mapping[str, Any], **client_options: Any) -> Any:
+    """A ``MongoClient`` made from the ``mongosession.*`` settings the way
+    the package makes its own (``connect=False``, ``tz_aware=True``, the
+    server selection timeout and credentials), for an application that
+    shares one client with the store through ``client_callable``.
+
+    Parameters:
+
+    ``settings``
+      A Pyramid settings dict with the ``mongosession.*`` settings.
+
+    ``**client_options``
+      Passed on to ``pymongo.MongoClient``, where they win over the
+      package's own, e.g. ``event_listeners``.  Default: none.
+    """
+    return client_from_url(options_from_settings(settings), **client_options)
 
 
 def includeme(config: Any) -> None:

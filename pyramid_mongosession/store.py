@@ -13,7 +13,7 @@ from pymongo.read_preferences import Primary, make_read_preference, read_pref_mo
 from .errors import MAX_DOCUMENT_BYTES, SessionStoreError, SessionTooLargeError, call_mongodb
 from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
-from .keys import escape_key, hash_id, unescape_key
+from .keys import escape_key, hash_id, hashed_id_text, unescape_key
 from .operations import AcrossSessions
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,19 @@ class SessionStore(AcrossSessions):
             for field, value in document["data"].items()
         }
         return StoredSession(data, created, expires, timeout, principal, renewed)
+
+    def hashed_id(self, session_id: str) -> str:
+        """What the store keeps of ``session_id``, as ``sessions_of`` and
+        the ``mongosession`` command show it (hex)."""
+        return hashed_id_text(hash_id(session_id))
+
+    def document(self, session_id: str) -> Optional[Mapping[str, Any]]:
+        """The stored document of ``session_id`` as it is, keys escaped, or
+        ``None``: for showing or debugging, not for the session's data."""
+        found: Optional[Mapping[str, Any]] = self._call(
+            self.collection.find_one, {"_id": hash_id(session_id)}, action="read the session"
+        )
+        return found
 
     def insert(self, session_id: str, stored: StoredSession) -> None:
         document = self._document(session_id, stored)

@@ -17,5 +17,6 @@ def test_the_documentation_builds_without_warnings(tmp_path):
     assert done.stderr == ""
     api = (tmp_path / "html" / "api.html").read_text()
     for name in ("MongoSessionFactory", "SessionStore.revoke", "MongoSession.principal",
-                 "get_session_store", "SessionTooLargeError"):
+                 "get_session_store", "SessionTooLargeError", "client_from_settings",
+                 "SessionStore.document"):
         assert f'id="pyramid_mongosession.{name}"' in api

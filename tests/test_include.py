@@ -107,11 +107,10 @@ def test_factory_from_settings_builds_a_lazy_client_with_safe_defaults():
         client.close()
 
 
-def test_client_from_url_passes_extra_options_on_and_lets_them_win():
+def test_client_from_settings_passes_extra_options_on_and_lets_them_win():
     from pymongo import monitoring
 
-    from pyramid_mongosession.connection import client_from_url
-    from pyramid_mongosession.settings import options_from_settings
+    from pyramid_mongosession import client_from_settings
 
     class Listener(monitoring.CommandListener):
         def started(self, event): ...
@@ -119,12 +118,13 @@ def test_client_from_url_passes_extra_options_on_and_lets_them_win():
         def failed(self, event): ...
 
     listener = Listener()
-    options = options_from_settings({
+    settings = {
         "mongosession.secret": SECRET,
         "mongosession.url": "mongodb://127.0.0.1:9/appdb",
         "mongosession.client_callable": "tests.support.client_from_settings",
-    })
-    client = client_from_url(options, event_listeners=[listener], serverSelectionTimeoutMS=250)
+    }
+    client = client_from_settings(
+        settings, event_listeners=[listener], serverSelectionTimeoutMS=250)
     try:
         assert client.options.server_selection_timeout == 0.25
         assert listener in client.options.event_listeners

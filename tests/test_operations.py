@@ -440,3 +440,16 @@ def test_no_index_privilege_is_a_warning_when_the_reaper_is_not_ttl(
     assert "revoke and sessions_of will scan the collection" in caplog.text
     assert app.get("/set/a/1").status_int == 200
     assert store_of(app).revoke("nobody") == 0
+
+
+def test_the_store_shows_a_sessions_document_and_hashed_id_as_sessions_of_lists_it(collection):
+    app = app_doing(collection, {"sign_in": sign_in("alice")})
+    session_id = app.get("/", {"step": "sign_in"}).json
+    store = store_of(app)
+
+    (listed,) = store.sessions_of("alice")
+
+    assert store.hashed_id(session_id) == listed.hashed_id
+    assert store.document(session_id)["principal"] == "alice"
+    assert session_id not in repr(store.document(session_id))
+    assert store.document("not a session id") is None

@@ -9,8 +9,6 @@ from typing import Any, Deque, Iterator, List, NamedTuple, Optional, Tuple
 from bson import json_util
 from pymongo import monitoring
 
-from pyramid_mongosession.keys import hashed_id_text
-
 SHOWN_COMMANDS = frozenset(("find", "insert", "update", "delete"))
 
 
@@ -62,7 +60,7 @@ def _shortened(value: Any) -> Any:
         return {operator: _shortened(operand) for operator, operand in value.items()}
     if isinstance(value, list):
         return [_shortened(item) for item in value]
-    return hashed_id_text(value)[:8] + "…"
+    return bytes(value).hex()[:8] + "…"  # a hashed session id
 
 
 class CommandRecorder(monitoring.CommandListener):

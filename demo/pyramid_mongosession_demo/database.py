@@ -5,8 +5,7 @@ pyramid_mongosession) starts an embedded SecantusDB server; any other URL is
 used as it is."""
 from typing import Any, Mapping, MutableMapping
 
-from pyramid_mongosession.connection import client_from_url
-from pyramid_mongosession.settings import Options, options_from_settings
+from pyramid_mongosession import client_from_settings
 
 from .commands import CommandRecorder
 from .embedded import EmbeddedServer
@@ -18,13 +17,13 @@ class DemoDatabase:
     """A ``MongoClient`` that records commands, and the embedded server
     behind it when there is one."""
 
-    def __init__(self, options: Options, settings: Mapping[str, Any], server: Any = None):
-        self.url = options.url
+    def __init__(self, settings: Mapping[str, Any], server: Any = None):
+        self.url = settings["mongosession.url"]
         self.server = server
         self.recorder = CommandRecorder()
-        # The package's own client, made as it makes one (timeouts,
-        # credentials), with the recorder listening.
-        self.client: Any = client_from_url(options, event_listeners=[self.recorder])
+        # Made as the package makes its own (timeouts, credentials), with
+        # the recorder listening.
+        self.client: Any = client_from_settings(settings, event_listeners=[self.recorder])
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "DemoDatabase":
@@ -35,7 +34,7 @@ class DemoDatabase:
             url = server.start()
             server.stop_at_exit()
         settings = {**settings, "mongosession.url": url}
-        return cls(options_from_settings(settings), settings, server)
+        return cls(settings, server)
 
 
 def shared_client(settings: MutableMapping[str, Any]) -> Any:

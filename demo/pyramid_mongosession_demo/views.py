@@ -12,7 +12,6 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from pyramid_mongosession import SessionStoreError, get_session_store
-from pyramid_mongosession.keys import hash_id, hashed_id_text
 
 from .catalogue import PRODUCTS, euros
 
@@ -126,11 +125,11 @@ def _stored_document(request: Any) -> Dict[str, Any]:
         return {}
     store = get_session_store(request.registry)
     with request.registry.demo_database.recorder.paused():
-        document = store.collection.find_one({"_id": hash_id(session.id)})
+        document = store.document(session.id)
     if document is None:
         return {}
     return {
-        "id": hashed_id_text(document["_id"]),
+        "id": store.hashed_id(session.id),
         "data_keys": sorted(session.keys()),
         "data": json_util.dumps(
             document["data"], indent=1, json_options=json_util.RELAXED_JSON_OPTIONS
@@ -149,8 +148,9 @@ def _other_sessions(request: Any) -> List[Any]:
     if principal is None:
         return []
     with request.registry.demo_database.recorder.paused():
-        sessions = get_session_store(request.registry).sessions_of(principal)
-    this_one = hashed_id_text(hash_id(request.session.id))
+        store = get_session_store(request.registry)
+        sessions = store.sessions_of(principal)
+    this_one = store.hashed_id(request.session.id)
     return [info for info in sessions if info.hashed_id != this_one]
 
 
