@@ -18,6 +18,16 @@ SESSION_COMMANDS = frozenset(
 
 INDEX_COMMANDS = frozenset(("createIndexes", "listIndexes", "collMod"))
 
+SERVER_FIXTURES = frozenset(("mongodb_uri", "private_server"))
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the tests that need a database server, so that ``-m "not
+    database"`` runs the fast tier: the pure parts, in seconds."""
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.database)
+
 
 class CommandLog(monitoring.CommandListener):
     """Every command sent to the test database, as pymongo reports it."""

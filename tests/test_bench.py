@@ -9,6 +9,8 @@ import pytest
 from bench import compare, profile_paths, report, steadiness
 from bench.turns import take_turns
 
+pytestmark = pytest.mark.benchmark
+
 
 def need_redis_server():
     if shutil.which("redis-server") is None:

@@ -11,6 +11,8 @@ import pytest
 from . import ROOT
 from .demo_server import DemoServer
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = os.path.join(ROOT, "var", "screenshots")
 CHROMIUM_FLAGS = [

@@ -4,7 +4,12 @@ import http.cookiejar
 import urllib.parse
 import urllib.request
 
+import pytest
+
 from .demo_server import DemoServer
+
+# Starts an embedded database of its own.
+pytestmark = pytest.mark.database
 
 
 class Browser:

@@ -3,7 +3,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from . import ROOT
+
+pytestmark = pytest.mark.docs
 
 
 def test_the_documentation_builds_without_warnings(tmp_path):

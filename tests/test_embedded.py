@@ -4,6 +4,9 @@ import pytest
 from pyramid_mongosession_demo.database import DemoDatabase
 from pyramid_mongosession_demo.embedded import EmbeddedServer
 
+# Starts an embedded database of its own.
+pytestmark = pytest.mark.database
+
 
 def test_embedded_server_keeps_its_data_across_a_restart(tmp_path):
     server = EmbeddedServer(str(tmp_path))

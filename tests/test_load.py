@@ -3,7 +3,11 @@ waitress lose no write and get no error."""
 import importlib.util
 import os
 
+import pytest
+
 from . import ROOT
+
+pytestmark = pytest.mark.load
 
 
 def load_module():
