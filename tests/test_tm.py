@@ -214,6 +214,16 @@ def test_a_session_loaded_before_the_transaction_still_follows_its_commit(
     assert collection.find_one()["data"] == {"cart": ["tea", "cake"]}
 
 
+def one_view_app(collection, view, settings=None):
+    """pyramid_tm and the package, with ``view`` at ``/``."""
+    config = Configurator(settings=include_settings(collection, settings))
+    config.include("pyramid_tm")
+    config.include("pyramid_mongosession")
+    config.add_route("view", "/")
+    config.add_view(view, route_name="view", renderer="json")
+    return webtest.TestApp(config.make_wsgi_app())
+
+
 def test_a_view_that_commits_early_with_an_explicit_manager_can_still_use_the_session(
     collection,
 ):
@@ -223,14 +233,10 @@ def test_a_view_that_commits_early_with_an_explicit_manager_can_still_use_the_se
         request.tm.begin()
         return "ok"
 
-    config = Configurator(settings=include_settings(
-        collection, {"tm.manager_hook": "pyramid_tm.explicit_manager"}))
-    config.include("pyramid_tm")
-    config.include("pyramid_mongosession")
-    config.add_route("commit_early", "/")
-    config.add_view(commit_early, route_name="commit_early", renderer="json")
+    app = one_view_app(collection, commit_early,
+                       {"tm.manager_hook": "pyramid_tm.explicit_manager"})
 
-    assert webtest.TestApp(config.make_wsgi_app()).get("/").json == "ok"
+    assert app.get("/").json == "ok"
 
     assert collection.find_one()["data"] == {"x": 1}
 
@@ -251,12 +257,6 @@ def test_a_view_that_recovers_from_a_failed_commit_keeps_its_later_change(
         request.session["step"] = 2
         return "done"
 
-    config = Configurator(settings=include_settings(collection))
-    config.include("pyramid_tm")
-    config.include("pyramid_mongosession")
-    config.add_route("retry_by_hand", "/")
-    config.add_view(retry_by_hand, route_name="retry_by_hand", renderer="json")
-
-    assert webtest.TestApp(config.make_wsgi_app()).get("/").json == "done"
+    assert one_view_app(collection, retry_by_hand).get("/").json == "done"
 
     assert collection.find_one()["data"] == {"step": 2}
