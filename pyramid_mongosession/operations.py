@@ -3,8 +3,7 @@ them, reap expired ones in batches, count.  None runs in a request unless
 the application calls it; all read from the primary."""
 import dataclasses
 import datetime
-import weakref
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .expiry import ExpiryRule
 from .keys import hash_id, hashed_id_text
@@ -12,7 +11,7 @@ from .keys import hash_id, hashed_id_text
 
 @dataclasses.dataclass(frozen=True)
 class SessionInfo:
-    """One session of a principal, as :meth:`AcrossSessions.sessions_of`
+    """One session of a principal, as :meth:`SessionStore.sessions_of`
     lists it: never the session id, only its hash (in hex)."""
 
     hashed_id: str
@@ -27,7 +26,7 @@ class SessionInfo:
 
 @dataclasses.dataclass(frozen=True)
 class SessionStats:
-    """What :meth:`AcrossSessions.stats` counts."""
+    """What :meth:`SessionStore.stats` counts."""
 
     live: int
     #: Expired, not yet removed by the TTL monitor or a reaper.
@@ -38,14 +37,6 @@ class SessionStats:
     total_bytes: int
 
 
-class PendingMove:
-    """A session moving to a new id (``regenerate_id``) in a running
-    request: its document is still under ``old_id``."""
-
-    def __init__(self, old_id: str):
-        self.old_id = old_id
-
-
 def _check_principal(principal: Any) -> str:
     if not isinstance(principal, str) or not principal:
         raise ValueError(f"principal must be a non-empty str, not {principal!r}")
@@ -53,47 +44,42 @@ def _check_principal(principal: Any) -> str:
 
 
 class AcrossSessions:
-    """The part of :class:`~pyramid_mongosession.SessionStore` that works on
-    many sessions at once."""
+    """The operations of :class:`~pyramid_mongosession.SessionStore` on
+    many sessions at once; the store documents them.
 
-    collection: Any
-    clock: Callable[[], datetime.datetime]
-    _call: Callable[..., Any]
-    expiry: ExpiryRule
+    Parameters:
 
-    def _init_moves(self) -> None:
-        self._moves: "weakref.WeakValueDictionary[str, PendingMove]" = (
-            weakref.WeakValueDictionary()
-        )
+    ``collection``
+      The sessions collection, read from the primary.
 
-    def start_move(self, old_id: str, new_id: str) -> PendingMove:
-        """Note that the session stored under ``old_id`` is moving to
-        ``new_id``, so that ``revoke(..., except_id=new_id)`` in the same
-        request keeps it.  The note lasts while the returned object is kept."""
-        move = self._moves[new_id] = PendingMove(old_id)
-        return move
+    ``expiry``
+      The store's :class:`~pyramid_mongosession.expiry.ExpiryRule`.
 
-    def revoke(self, principal: str, except_id: Optional[str] = None) -> int:
-        """Delete every session of ``principal``; the number deleted.
+    ``call``
+      Runs one pymongo call the way the store does (its errors, its time
+      limit): ``call(method, *args, action=..., **kwargs)``.
 
-        Parameters:
+    ``clock``
+      Returns the current time, aware UTC.
+    """
 
-        ``principal``
-          A non-empty ``str``; anything else raises ``ValueError`` (``None``
-          would match every anonymous session).
+    def __init__(
+        self,
+        collection: Any,
+        expiry: ExpiryRule,
+        call: Callable[..., Any],
+        clock: Callable[[], datetime.datetime],
+    ):
+        self.collection = collection
+        self.expiry = expiry
+        self._call = call
+        self.clock = clock
 
-        ``except_id``
-          The id of a session to keep, e.g. ``request.session.id`` to sign
-          out everywhere else; it is kept even right after its
-          ``regenerate_id()``.  Default: ``None``.
-        """
+    def revoke(self, principal: str, keep: Sequence[str] = ()) -> int:
+        """Delete the sessions of ``principal`` but those of ids ``keep``."""
         query: Dict[str, Any] = {"principal": _check_principal(principal)}
-        if except_id is not None:
-            kept = [except_id]
-            move = self._moves.get(except_id)
-            if move is not None:
-                kept.append(move.old_id)
-            query["_id"] = {"$nin": [hash_id(session_id) for session_id in kept]}
+        if keep:
+            query["_id"] = {"$nin": [hash_id(session_id) for session_id in keep]}
         result = self._call(
             self.collection.delete_many, query, action=f"revoke the sessions of {principal!r}"
         )
@@ -102,16 +88,7 @@ class AcrossSessions:
     def sessions_of(
         self, principal: str, now: Optional[datetime.datetime] = None
     ) -> List[SessionInfo]:
-        """The live sessions of ``principal``, oldest first.
-
-        Parameters:
-
-        ``principal``
-          A non-empty ``str``.
-
-        ``now``
-          What counts as now, an aware datetime.  Default: the store's clock.
-        """
+        """The live sessions of ``principal``, oldest first."""
         now = now or self.clock()
         query = {
             "principal": _check_principal(principal),
@@ -152,23 +129,7 @@ class AcrossSessions:
         batch_size: int = 1000,
         progress: Optional[Callable[[int], None]] = None,
     ) -> int:
-        """Delete expired documents a batch at a time, so that no single
-        command runs long; the number deleted.
-
-        Parameters:
-
-        ``now``
-          Documents whose ``expires`` is not after it are deleted, and,
-          when sessions expire, those without ``expires``.
-          Default: the store's clock.
-
-        ``batch_size``
-          Documents found and deleted per command, at least 1.
-          Default: ``1000``.
-
-        ``progress``
-          Called with the running total after each batch.  Default: ``None``.
-        """
+        """Delete expired documents a batch at a time; the number deleted."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number above 0, not {batch_size!r}")
         deleted = 0

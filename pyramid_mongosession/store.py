@@ -1,25 +1,29 @@
-"""One collection of session documents: a session's find/insert/update/
-delete, with the operations across sessions from :mod:`.operations`."""
-import dataclasses
+"""One collection of session documents: a session's find, insert, update,
+delete and move (the documents themselves are :mod:`.documents`'), and the
+operations across sessions, handed to an :class:`.operations.AcrossSessions`
+it holds.  The side that speaks pymongo, with :mod:`.errors` and
+:mod:`.indexes`."""
 import datetime
 import logging
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional
+import weakref
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
-import bson
 from bson.codec_options import CodecOptions
-from bson.errors import BSONError, InvalidDocument
+from bson.errors import BSONError
 from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
+from .documents import Documents, StoredSession, check_size
 from .errors import MAX_DOCUMENT_BYTES, SessionStoreError, SessionTooLargeError, call_mongodb
 from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
-from .keys import escape_key, hash_id, hashed_id_text, unescape_key
-from .operations import AcrossSessions
+from .keys import escape_key, hash_id, hashed_id_text
+from .operations import AcrossSessions, SessionInfo, SessionStats
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "SessionStore",
+    "StoredSession",
     "SessionStoreError",
     "SessionTooLargeError",
 ]
@@ -28,18 +32,15 @@ __all__ = [
 UNCHANGED: Any = object()
 
 
-@dataclasses.dataclass
-class StoredSession:
-    data: Dict[str, Any]
-    created: datetime.datetime
-    expires: Optional[datetime.datetime]
-    timeout: Optional[int]
-    principal: Optional[str] = None
-    #: The last renewal; ``None`` in documents of earlier versions.
-    renewed: Optional[datetime.datetime] = None
+class PendingMove:
+    """A session moving to a new id (``regenerate_id``) in a running
+    request: its document is still under ``old_id``."""
+
+    def __init__(self, old_id: str):
+        self.old_id = old_id
 
 
-class SessionStore(AcrossSessions):
+class SessionStore:
     """Reads and writes session documents in one collection.
 
     Parameters:
@@ -107,6 +108,7 @@ class SessionStore(AcrossSessions):
             )
         )
         self.codec = codec
+        self._documents = Documents(codec)
         self.clock = clock
         #: When stored sessions end: the timeouts in force now.
         self.expiry = expiry or ExpiryRule()
@@ -115,7 +117,10 @@ class SessionStore(AcrossSessions):
         self.indexes = Indexes(
             self.collection, ttl=ttl_index, pending=ensure_indexes_later, time_limit=time_limit
         )
-        self._init_moves()
+        self._moves: "weakref.WeakValueDictionary[str, PendingMove]" = (
+            weakref.WeakValueDictionary()
+        )
+        self._across = AcrossSessions(self.collection, self.expiry, self._call, clock)
 
     # -- one session ---------------------------------------------------------
 
@@ -137,7 +142,7 @@ class SessionStore(AcrossSessions):
         if document is None or self.expiry.has_expired(document, now):
             return None
         try:
-            return self._decode(document)
+            return self._documents.stored(document)
         except Exception as error:  # whatever a serializer's loads() raises
             log.warning(
                 "session data cannot be decoded with the %r serializer, "
@@ -146,25 +151,6 @@ class SessionStore(AcrossSessions):
                 error,
             )
             return None
-
-    def _decode(self, document: Mapping[str, Any]) -> StoredSession:
-        created, expires = document["created"], document.get("expires")
-        timeout, principal = document.get("timeout"), document.get("principal")
-        renewed = document.get("renewed")
-        if not isinstance(created, datetime.datetime) or not all(
-            isinstance(value, (datetime.datetime, type(None))) for value in (expires, renewed)
-        ):
-            raise ValueError("created, expires or renewed is not a date")
-        if not isinstance(timeout, (int, type(None))) or isinstance(timeout, bool):
-            raise ValueError("timeout is not a whole number")
-        if not isinstance(principal, (str, type(None))):
-            raise ValueError("principal is not a string")
-        decode = self.codec.decode
-        data = {
-            unescape_key(field): decode(value)
-            for field, value in document["data"].items()
-        }
-        return StoredSession(data, created, expires, timeout, principal, renewed)
 
     def hashed_id(self, session_id: str) -> str:
         """What the store keeps of ``session_id``, as ``sessions_of`` and
@@ -180,8 +166,8 @@ class SessionStore(AcrossSessions):
         return found
 
     def insert(self, session_id: str, stored: StoredSession) -> None:
-        document = self._document(session_id, stored)
-        self._check_size(document)
+        document = self._documents.document(session_id, stored)
+        check_size(document, self.max_size)
         self._call(
             self.collection.insert_one, document, action="save the session", size_of=document
         )
@@ -190,29 +176,7 @@ class SessionStore(AcrossSessions):
         """Raise :class:`SessionTooLargeError` if ``stored`` would make a
         document larger than ``max_size``: before an update that adds or
         changes values, which the server cannot check for us."""
-        self._check_size(self._document(session_id, stored))
-
-    def _document(self, session_id: str, stored: StoredSession) -> Dict[str, Any]:
-        document: Dict[str, Any] = {
-            "_id": hash_id(session_id),
-            "data": self._encode_fields(stored.data, prefix=""),
-            "created": stored.created,
-        }
-        for field in ("expires", "timeout", "principal", "renewed"):
-            if getattr(stored, field) is not None:
-                document[field] = getattr(stored, field)
-        return document
-
-    def _check_size(self, document: Mapping[str, Any]) -> None:
-        try:
-            size = len(bson.encode(document))
-        except InvalidDocument as error:
-            raise TypeError(f"a session value cannot be stored: {error}") from error
-        if size > self.max_size:
-            raise SessionTooLargeError(
-                f"the session is too large to store: it would be {size:,} bytes, "
-                f"and at most {self.max_size:,} are allowed (mongosession.max_size)"
-            )
+        check_size(self._documents.document(session_id, stored), self.max_size)
 
     def update(
         self,
@@ -225,7 +189,7 @@ class SessionStore(AcrossSessions):
         renewed: Optional[datetime.datetime] = None,
     ) -> bool:
         """Write only the given fields; ``False`` if the session is gone."""
-        fields = self._encode_fields(changed, prefix="data.")
+        fields = self._documents.fields(changed, prefix="data.")
         unset = {"data." + escape_key(key): "" for key in removed}
         if expires is not None:
             fields["expires"] = expires
@@ -257,14 +221,90 @@ class SessionStore(AcrossSessions):
         )
         return bool(result.deleted_count)
 
-    def _encode_fields(self, values: Mapping[str, Any], prefix: str) -> Dict[str, Any]:
-        encode = self.codec.encode
-        return {prefix + escape_key(key): encode(value) for key, value in values.items()}
-
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         result = call_mongodb(method, *args, time_limit=self.time_limit, **kwargs)
         self.indexes.after_success()
         return result
+
+    def start_move(self, old_id: str, new_id: str) -> PendingMove:
+        """Note that the session stored under ``old_id`` is moving to
+        ``new_id``, so that ``revoke(..., except_id=new_id)`` in the same
+        request keeps it.  The note lasts while the returned object is kept."""
+        move = self._moves[new_id] = PendingMove(old_id)
+        return move
+
+    # -- across sessions -----------------------------------------------------
+
+    def revoke(self, principal: str, except_id: Optional[str] = None) -> int:
+        """Delete every session of ``principal``; the number deleted.
+
+        Parameters:
+
+        ``principal``
+          A non-empty ``str``; anything else raises ``ValueError`` (``None``
+          would match every anonymous session).
+
+        ``except_id``
+          The id of a session to keep, e.g. ``request.session.id`` to sign
+          out everywhere else; it is kept even right after its
+          ``regenerate_id()``.  Default: ``None``.
+        """
+        keep = []
+        if except_id is not None:
+            keep.append(except_id)
+            move = self._moves.get(except_id)
+            if move is not None:
+                keep.append(move.old_id)
+        return self._across.revoke(principal, keep)
+
+    def sessions_of(
+        self, principal: str, now: Optional[datetime.datetime] = None
+    ) -> List[SessionInfo]:
+        """The live sessions of ``principal``, oldest first.
+
+        Parameters:
+
+        ``principal``
+          A non-empty ``str``.
+
+        ``now``
+          What counts as now, an aware datetime.  Default: the store's clock.
+        """
+        return self._across.sessions_of(principal, now)
+
+    def reap(
+        self,
+        now: Optional[datetime.datetime] = None,
+        batch_size: int = 1000,
+        progress: Optional[Callable[[int], None]] = None,
+    ) -> int:
+        """Delete expired documents a batch at a time, so that no single
+        command runs long; the number deleted.
+
+        Parameters:
+
+        ``now``
+          Documents whose ``expires`` is not after it are deleted, and,
+          when sessions expire, those without ``expires``.
+          Default: the store's clock.
+
+        ``batch_size``
+          Documents found and deleted per command, at least 1.
+          Default: ``1000``.
+
+        ``progress``
+          Called with the running total after each batch.  Default: ``None``.
+        """
+        return self._across.reap(now, batch_size, progress)
+
+    def count_expired(self, now: Optional[datetime.datetime] = None) -> int:
+        """How many documents :meth:`reap` would delete now."""
+        return self._across.count_expired(now)
+
+    def stats(self, now: Optional[datetime.datetime] = None) -> SessionStats:
+        """Counts and total size of the stored sessions, in one pass over
+        the collection (``$bsonSize``: MongoDB 4.4 or later)."""
+        return self._across.stats(now)
 
     # -- indexes -------------------------------------------------------------
 

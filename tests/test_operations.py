@@ -404,7 +404,7 @@ def test_a_document_without_expires_is_over_everywhere_or_nowhere(collection, ti
 def test_reap_keeps_a_session_renewed_between_its_find_and_its_delete(collection, monkeypatch):
     expired = add_sessions(collection, expired=3)
     store = SessionStore(collection, BSONCodec())
-    find_expired = store._expired_ids
+    find_expired = store._across._expired_ids
     later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
 
     def then_renew_one(*args):
@@ -412,7 +412,7 @@ def test_reap_keeps_a_session_renewed_between_its_find_and_its_delete(collection
         collection.update_one({"_id": expired[1]}, {"$set": {"expires": later}})  # another request
         return ids
 
-    monkeypatch.setattr(store, "_expired_ids", then_renew_one)
+    monkeypatch.setattr(store._across, "_expired_ids", then_renew_one)
 
     assert store.reap(batch_size=3) == 2
     assert [d["_id"] for d in collection.find()] == [expired[1]]
@@ -421,7 +421,7 @@ def test_reap_keeps_a_session_renewed_between_its_find_and_its_delete(collection
 def test_reap_stops_when_a_batch_deletes_nothing(collection, monkeypatch, commands):
     add_sessions(collection, expired=2)
     store = SessionStore(collection, BSONCodec())
-    monkeypatch.setattr(store, "_expired_ids", lambda *args: ["gone", "also gone"])
+    monkeypatch.setattr(store._across, "_expired_ids", lambda *args: ["gone", "also gone"])
     commands.clear()
 
     assert store.reap(batch_size=2) == 0

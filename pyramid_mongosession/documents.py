@@ -1,0 +1,81 @@
+"""One session as a MongoDB document, and back: field names escaped, values
+through the codec, the other fields checked, the size bounded."""
+import dataclasses
+import datetime
+from typing import Any, Dict, Mapping, Optional
+
+import bson
+from bson.errors import InvalidDocument
+
+from .errors import SessionTooLargeError
+from .keys import escape_key, hash_id, unescape_key
+
+_OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed")
+
+
+@dataclasses.dataclass
+class StoredSession:
+    data: Dict[str, Any]
+    created: datetime.datetime
+    expires: Optional[datetime.datetime]
+    timeout: Optional[int]
+    principal: Optional[str] = None
+    #: The last renewal; ``None`` in documents of earlier versions.
+    renewed: Optional[datetime.datetime] = None
+
+
+class Documents:
+    """Parameters: ``codec``, how values are encoded (see
+    :mod:`pyramid_mongosession.serializers`)."""
+
+    def __init__(self, codec: Any):
+        self.codec = codec
+
+    def document(self, session_id: str, stored: StoredSession) -> Dict[str, Any]:
+        document: Dict[str, Any] = {
+            "_id": hash_id(session_id),
+            "data": self.fields(stored.data, prefix=""),
+            "created": stored.created,
+        }
+        for field in _OPTIONAL_FIELDS:
+            if getattr(stored, field) is not None:
+                document[field] = getattr(stored, field)
+        return document
+
+    def fields(self, values: Mapping[str, Any], prefix: str) -> Dict[str, Any]:
+        """``values`` as the fields of ``data`` (``prefix``: ``"data."``
+        for an update's field paths)."""
+        encode = self.codec.encode
+        return {prefix + escape_key(key): encode(value) for key, value in values.items()}
+
+    def stored(self, document: Mapping[str, Any]) -> StoredSession:
+        """The session a document holds; ``ValueError`` (or whatever the
+        codec raises) when it is not one the store wrote."""
+        created, expires = document["created"], document.get("expires")
+        timeout, principal = document.get("timeout"), document.get("principal")
+        renewed = document.get("renewed")
+        if not isinstance(created, datetime.datetime) or not all(
+            isinstance(value, (datetime.datetime, type(None))) for value in (expires, renewed)
+        ):
+            raise ValueError("created, expires or renewed is not a date")
+        if not isinstance(timeout, (int, type(None))) or isinstance(timeout, bool):
+            raise ValueError("timeout is not a whole number")
+        if not isinstance(principal, (str, type(None))):
+            raise ValueError("principal is not a string")
+        decode = self.codec.decode
+        data = {unescape_key(field): decode(value) for field, value in document["data"].items()}
+        return StoredSession(data, created, expires, timeout, principal, renewed)
+
+
+def check_size(document: Mapping[str, Any], max_size: int) -> None:
+    """Raise :class:`SessionTooLargeError` if ``document`` is larger than
+    ``max_size`` bytes of BSON."""
+    try:
+        size = len(bson.encode(document))
+    except InvalidDocument as error:
+        raise TypeError(f"a session value cannot be stored: {error}") from error
+    if size > max_size:
+        raise SessionTooLargeError(
+            f"the session is too large to store: it would be {size:,} bytes, "
+            f"and at most {max_size:,} are allowed (mongosession.max_size)"
+        )
