@@ -100,7 +100,15 @@ class MongoSessionFactory:
 
     def __call__(self, request: Any) -> MongoSession:
         session_id, resign = self.cookie.read(request)
-        return MongoSession(request, self, session_id, resign=resign)
+        return MongoSession(
+            request,
+            session_id,
+            resign=resign,
+            store=self.store,
+            cookie=self.cookie,
+            clock=self.now,
+            cookie_on_exception=self.options.cookie_on_exception,
+        )
 
     def now(self) -> datetime.datetime:
         """The clock's time, to the millisecond MongoDB stores."""

@@ -10,8 +10,8 @@ from zope.interface import implementer
 
 from .attempt import CommitWatch
 from .changes import MISSING, KeyChanges
+from .cookie import SessionCookie
 from .expiry import ExpiryRule
-from .settings import Options
 from .writeback import WriteBack
 
 
@@ -57,21 +57,45 @@ class MongoSession(WriteBack):
     :class:`~pyramid_mongosession.MongoSessionFactory` for each request.
 
     Nothing is read until the session is first used, and nothing is written
-    until the response: then at most one write of what changed."""
+    until the response: then at most one write of what changed.
+
+    Parameters:
+
+    ``request``
+      The request it belongs to.
+
+    ``cookie_id``
+      The id the request's cookie carries, verified, or ``None``.
+
+    ``resign``
+      Whether the cookie was signed with an older secret.
+
+    ``store``, ``cookie``, ``clock``
+      The :class:`~pyramid_mongosession.SessionStore`, the
+      :class:`~pyramid_mongosession.cookie.SessionCookie` and the clock
+      (aware UTC, to the millisecond) it works with.
+
+    ``cookie_on_exception``
+      Whether to write back for a response an exception view made.
+    """
 
     def __init__(
         self,
         request: Any,
-        factory: Any,
         cookie_id: Optional[str],
         *,
         resign: bool,
+        store: Any,
+        cookie: SessionCookie,
+        clock: Callable[[], datetime.datetime],
+        cookie_on_exception: bool,
     ):
         self._request = request
-        self._factory = factory
-        self._options: Options = factory.options
-        self._cookie = factory.cookie
-        self._policy: ExpiryRule = factory.store.expiry
+        self._store = store
+        self._cookie = cookie
+        self._now = clock
+        self._cookie_on_exception = cookie_on_exception
+        self._policy: ExpiryRule = store.expiry
         self._cookie_id = cookie_id
         self._resign = resign
         self._invalidated = False
@@ -83,10 +107,10 @@ class MongoSession(WriteBack):
     # -- loading ---------------------------------------------------------------
 
     def _load(self) -> None:
-        now = self._factory.now()
+        now = self._now()
         stored = None
         if self._cookie_id is not None:
-            stored = self._factory.store.load(self._cookie_id, now)
+            stored = self._store.load(self._cookie_id, now)
         if stored is None:
             self._start_new(now)
         else:
@@ -132,7 +156,7 @@ class MongoSession(WriteBack):
             self._renewed = self._expires < stored.expires
 
     def _reset_changes(self) -> None:
-        self._keys = KeyChanges(self._factory.store.codec)
+        self._keys = KeyChanges(self._store.codec)
         self._renewed = False
         self._timeout_changed = False
         self._principal_changed = False
@@ -257,9 +281,9 @@ class MongoSession(WriteBack):
     def invalidate(self) -> None:
         """Delete the stored session now and go on with an empty new one."""
         if self._stored_id is not None:
-            self._factory.store.delete(self._stored_id)
+            self._store.delete(self._stored_id)
         self._invalidated = True
-        self._start_new(self._factory.now())
+        self._start_new(self._now())
 
     @_changing
     def flash(self, msg: Any, queue: str = "", allow_duplicate: bool = True) -> None:
@@ -303,10 +327,10 @@ class MongoSession(WriteBack):
         """Keep the data under a new id; the old document is deleted when the
         response is made.  Call it at sign-in, against session fixation."""
         self._id = new_session_id()
-        self._renewed_at = self._factory.now()
+        self._renewed_at = self._now()
         self._expires = self._expiry(self._renewed_at)
         if self._stored_id is not None:
-            self._move = self._factory.store.start_move(self._stored_id, self._id)
+            self._move = self._store.start_move(self._stored_id, self._id)
 
     @_changing
     def adjust_timeout(self, seconds: int) -> None:
@@ -316,7 +340,7 @@ class MongoSession(WriteBack):
             raise ValueError(f"timeout must be a whole number of seconds above 0, not {seconds!r}")
         self._own_timeout = seconds
         self._timeout_changed = True
-        self._renewed_at = self._factory.now()
+        self._renewed_at = self._now()
         self._expires = self._expiry(self._renewed_at)
         self._renewed = True
 

@@ -6,7 +6,6 @@ from typing import Any, Dict, Optional
 
 from .attempt import CommitWatch, will_be_retried
 from .cookie import SessionCookie
-from .settings import Options
 from .store import UNCHANGED, StoredSession
 
 log = logging.getLogger(__name__)
@@ -15,9 +14,9 @@ log = logging.getLogger(__name__)
 class WriteBack:
     """Mixed into the session class; uses its state."""
 
-    _factory: Any
+    _store: Any
     _cookie: SessionCookie
-    _options: Options
+    _cookie_on_exception: bool
     _data: Dict[str, Any]
     _keys: Any
     _written: bool
@@ -58,7 +57,7 @@ class WriteBack:
             # Only the attempt whose response is sent, in a transaction
             # that committed, leaves anything behind.
             return
-        if request.exception is not None and not self._options.cookie_on_exception:
+        if request.exception is not None and not self._cookie_on_exception:
             return
         self._keys.settle(self._data)
         if self._stored_id is None:
@@ -79,23 +78,23 @@ class WriteBack:
             if self._invalidated and self._cookie_id is not None:
                 self._cookie.delete(response)
             return
-        self._factory.store.insert(self.id, self._stored())
+        self._store.insert(self.id, self._stored())
         self._cookie.set(response, self.id, self._cookie_max_age())
 
     def _write_moved(self, response: Any) -> None:
         # Insert first: a failed insert must not lose the session.
         self._write_new(response)
-        if not self._factory.store.delete(self._stored_id) and self._worth_storing():
+        if not self._store.delete(self._stored_id) and self._worth_storing():
             # Revoked while this request ran: do not bring it back.
-            self._factory.store.delete(self.id)
+            self._store.delete(self.id)
             self._cookie.leave(response)
 
     def _write_changes(self, response: Any) -> None:
         changed, removed = self._keys.changed, self._keys.removed
         if changed:
-            self._factory.store.check_size(self._id, self._stored())
+            self._store.check_size(self._id, self._stored())
         if changed or removed or self._renewed or self._principal_changed:
-            found = self._factory.store.update(
+            found = self._store.update(
                 self._id,
                 {key: self._data[key] for key in changed},
                 removed,
