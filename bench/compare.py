@@ -18,11 +18,10 @@ import statistics
 import threading
 import time
 
-from tests.support import add_sessions
-
 from .app import User, make_app
 from .backends import BACKENDS, TURN_ORDER
-from .stores import ROOT, MongoServer, cpu_seconds, on_first_cpu, rss_kb, start_server
+from .servers import ROOT, fill_sessions
+from .stores import MongoServer, cpu_seconds, on_first_cpu, rss_kb, start_server
 from .turns import take_turns
 
 SCENARIOS = {  # name: (paths per iteration, needs a user with a session, large session)
@@ -230,7 +229,7 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
                 user.get("/write")
             sides.append((apps, server, users))
         client = many_server.client("mongosession")
-        add_sessions(client.mongosession.sessions, live=stored)
+        fill_sessions(client.mongosession.sessions, stored)
         client.close()
         for apps, server, users in sides:  # warm-up
             measure(apps, server, users, ["/read"], max(10, requests // 5), False)

@@ -1,7 +1,7 @@
 """Load and soak: the demo shop under waitress (``pserve``), driven by
 concurrent clients on loopback, each checking its own cart.
 
-    .venv/bin/python bench/load.py --clients 32 --duration 60
+    .venv/bin/python -m bench.load --clients 32 --duration 60
 
 Starts a SecantusDB server in memory (or uses ``MONGODB_URI``) and ``pserve``
 on free ports, runs the clients, stops both, and prints one JSON object:
@@ -14,6 +14,7 @@ import http.cookies
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -21,14 +22,16 @@ import threading
 import time
 import urllib.parse
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from bench.stores import rss_kb  # noqa: E402
-from tests.demo_server import DemoServer, cart_on  # noqa: E402 - as the tests run and read the demo
-from tests.servers import WireServer  # noqa: E402 - the same server the tests use
+from .servers import Demo, Secantus
+from .stores import rss_kb
 
 ITEMS = ("teapot", "mug", "kettle", "tea-tin", "strainer", "cosy")
+CART_LINE = re.compile(r'<tr data-item="([^"]+)">\s*<td class="quantity">(\d+)×')
+
+
+def cart_on(page):
+    """The cart a shop page shows: {item: quantity}."""
+    return {item: int(quantity) for item, quantity in CART_LINE.findall(page)}
 
 
 class Client:
@@ -139,11 +142,11 @@ def run(clients, duration, seed=1):
     server = None
     url = os.environ.get("MONGODB_URI")
     if not url:
-        server = WireServer().start()
+        server = Secantus()
         url = server.uri
     url = url.rstrip("/") + f"/load_{os.getpid()}"
     with tempfile.TemporaryDirectory() as directory:
-        demo = DemoServer(directory, mongodb_url=url, threads=8).start()
+        demo = Demo(directory, mongodb_url=url, threads=8)
         host, port = urllib.parse.urlsplit(demo.url).netloc.split(":")
         try:
             drive(host, int(port), min(clients, 4), 2.0, seed + 1000)  # warm-up

@@ -11,8 +11,8 @@ import datetime
 import statistics
 
 from pyramid_mongosession.indexes import Indexes
-from tests.support import add_sessions
 
+from .servers import fill_sessions
 from .stores import MongoServer, cpu_seconds, on_first_cpu, start_server
 from .turns import take_turns
 
@@ -30,7 +30,7 @@ def server_ms(server, call, count):
 def sessions_collection(client, count):
     sessions = client.costs.sessions
     Indexes(sessions).ensure()
-    return sessions, add_sessions(sessions, live=count)
+    return sessions, fill_sessions(sessions, count)
 
 
 def find_shapes():

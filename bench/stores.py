@@ -6,17 +6,13 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
 import pymongo
 from pymongo import monitoring
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from tests.servers import WireServer, terminate  # noqa: E402
+from .servers import Secantus, stop
 
 SECRET = "benchmark secret, long enough to sign cookies"
 
@@ -119,11 +115,11 @@ class MongoServer:
 
     def __init__(self, retry_writes=False):
         self.retry_writes = retry_writes
-        self.server = WireServer().start()
+        self.server = Secantus()
         self.traffic = MongoTraffic()
         self.counting = False
         self.url = self.server.uri
-        self.pid = self.server.process.pid
+        self.pid = self.server.pid
 
     def client(self, database="bench"):
         """A client whose commands are counted when ``self.counting``: the
@@ -193,7 +189,7 @@ class RedisServer:
 
     def stop(self):
         try:
-            terminate(self.process, 10)
+            stop(self.process, 10)
         finally:
             self.directory.cleanup()
 

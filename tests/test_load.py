@@ -1,26 +1,16 @@
 """A few seconds of bench/load.py: concurrent shoppers on the demo under
 waitress lose no write and get no error."""
-import importlib.util
-import os
-
 import pytest
 
-from . import ROOT
+from bench import load
 
 pytestmark = pytest.mark.load
-
-
-def load_module():
-    spec = importlib.util.spec_from_file_location("load", os.path.join(ROOT, "bench", "load.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_a_short_load_run_loses_no_write(mongodb_uri, monkeypatch):
     monkeypatch.setenv("MONGODB_URI", mongodb_uri)
 
-    figures = load_module().run(clients=4, duration=3.0)
+    figures = load.run(clients=4, duration=3.0)
 
     assert figures["requests"] > 50
     assert (figures["errors"], figures["lost_writes"]) == (0, 0), figures
@@ -28,7 +18,6 @@ def test_a_short_load_run_loses_no_write(mongodb_uri, monkeypatch):
 
 
 def test_the_cart_check_notices_a_lost_write():
-    load = load_module()
     shopper = load.Client("127.0.0.1", 1, 0, rng=None)
     shopper.cart = {"mug": 2}
     shopper.request = lambda method, path, fields=None: (
