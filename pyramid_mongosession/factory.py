@@ -13,6 +13,7 @@ from .serializers import codec_for
 from .session import MongoSession
 from .settings import CONNECTION_OPTIONS, Options, build_options
 from .store import SessionStore
+from .writeback import WriteBack
 
 
 @implementer(ISessionFactory)
@@ -97,6 +98,7 @@ class MongoSessionFactory:
             httponly=options.cookie_httponly,
             samesite=options.cookie_samesite,
         )
+        self._write_back = WriteBack(self.store, self.cookie)
 
     def __call__(self, request: Any) -> MongoSession:
         session_id, resign = self.cookie.read(request)
@@ -105,7 +107,7 @@ class MongoSessionFactory:
             session_id,
             resign=resign,
             store=self.store,
-            cookie=self.cookie,
+            write_back=self._write_back,
             clock=self.now,
             cookie_on_exception=self.options.cookie_on_exception,
         )

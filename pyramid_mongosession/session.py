@@ -8,11 +8,11 @@ from typing import Any, Callable, Dict, Iterator, Optional
 from pyramid.interfaces import ISession
 from zope.interface import implementer
 
-from .attempt import CommitWatch
+from .attempt import CommitWatch, will_be_retried
 from .changes import MISSING, KeyChanges
-from .cookie import SessionCookie
+from .documents import StoredSession
 from .expiry import ExpiryRule
-from .writeback import WriteBack
+from .writeback import Outcome, WriteBack
 
 
 def new_session_id() -> str:
@@ -52,7 +52,7 @@ def _changing(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @implementer(ISession)
-class MongoSession(WriteBack):
+class MongoSession:
     """A session stored in MongoDB; made by
     :class:`~pyramid_mongosession.MongoSessionFactory` for each request.
 
@@ -70,10 +70,10 @@ class MongoSession(WriteBack):
     ``resign``
       Whether the cookie was signed with an older secret.
 
-    ``store``, ``cookie``, ``clock``
+    ``store``, ``write_back``, ``clock``
       The :class:`~pyramid_mongosession.SessionStore`, the
-      :class:`~pyramid_mongosession.cookie.SessionCookie` and the clock
-      (aware UTC, to the millisecond) it works with.
+      :class:`~pyramid_mongosession.writeback.WriteBack` that stores what
+      a request did, and the clock (aware UTC, to the millisecond).
 
     ``cookie_on_exception``
       Whether to write back for a response an exception view made.
@@ -86,13 +86,13 @@ class MongoSession(WriteBack):
         *,
         resign: bool,
         store: Any,
-        cookie: SessionCookie,
+        write_back: WriteBack,
         clock: Callable[[], datetime.datetime],
         cookie_on_exception: bool,
     ):
         self._request = request
         self._store = store
-        self._cookie = cookie
+        self._writer = write_back
         self._now = clock
         self._cookie_on_exception = cookie_on_exception
         self._policy: ExpiryRule = store.expiry
@@ -174,6 +174,49 @@ class MongoSession(WriteBack):
             self._expires = expires
             self._renewed_at = now
             self._renewed = True
+
+    # -- the write-back -----------------------------------------------------------
+
+    def _write_back(self, request: Any, response: Any) -> None:
+        """Store what this request did, once, from the tween or a response
+        callback; only for the attempt whose response is sent."""
+        if self._written or not self._loaded:
+            return
+        self._written = True
+        self._move = None
+        self._request = None
+        if will_be_retried(request) or self._commit.failed:
+            # Only the attempt whose response is sent, in a transaction
+            # that committed, leaves anything behind.
+            return
+        if request.exception is not None and not self._cookie_on_exception:
+            return
+        self._keys.settle(self._data)
+        self._writer.write(self._outcome(), response)
+
+    def _outcome(self) -> Outcome:
+        changed = self._keys.changed
+        return Outcome(
+            session_id=self.id,
+            stored_id=self._stored_id,
+            cookie_id=self._cookie_id,
+            stored=StoredSession(
+                self._data,
+                self._created,
+                self._expires,
+                self._own_timeout,
+                self._principal,
+                # Without an idle timeout a session is never renewed.
+                self._renewed_at if self._timeout() is not None else None,
+            ),
+            changed={key: self._data[key] for key in changed},
+            removed=self._keys.removed,
+            renewed=self._renewed,
+            timeout_changed=self._timeout_changed,
+            principal_changed=self._principal_changed,
+            invalidated=self._invalidated,
+            resign=self._resign,
+        )
 
     # -- the dict interface --------------------------------------------------------
 
