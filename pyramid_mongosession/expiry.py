@@ -97,18 +97,30 @@ class ExpiryRule:
         own_timeout: Optional[int],
         now: datetime.datetime,
     ) -> datetime.datetime:
-        """When a stored session ends under the timeouts in force now.
-        Without ``renewed`` (a document of an earlier version) its last use
-        is unknown: it gets at most one idle timeout from ``now``."""
+        """When a stored session ends under the timeouts in force now."""
         ends = [expires]
         timeout = own_timeout or self.timeout
         if timeout is not None:
-            if renewed is None:
-                renewed = min(expires - _seconds(timeout), now)
+            renewed = self.last_renewal(expires, renewed, own_timeout, now)
             ends.append(renewed + _seconds(timeout))
         if self.absolute_timeout is not None:
             ends.append(created + _seconds(self.absolute_timeout))
         return min(ends)
+
+    def last_renewal(
+        self,
+        expires: datetime.datetime,
+        renewed: Optional[datetime.datetime],
+        own_timeout: Optional[int],
+        now: datetime.datetime,
+    ) -> datetime.datetime:
+        """``renewed``; without it (a document of an earlier version) the
+        last use is unknown, and is taken as ``expires`` less the timeout,
+        at most ``now``: the session gets at most one timeout from now."""
+        if renewed is not None:
+            return renewed
+        timeout = own_timeout or self.timeout
+        return min(expires - _seconds(timeout or 0), now)
 
     def has_expired(self, document: Mapping[str, Any], now: datetime.datetime) -> bool:
         """Whether a stored document is over; a document whose fields are

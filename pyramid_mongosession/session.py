@@ -148,11 +148,12 @@ class MongoSession:
         self._expires = self._policy.ends(
             stored.created, stored.expires, stored.renewed, stored.timeout, now
         )
-        timeout = self._timeout()
-        if stored.renewed is None and timeout is not None:
-            # A document of an earlier version: stored with its last use as
-            # the store works it out, and its expires brought in if later.
-            self._renewed_at = self._expires - datetime.timedelta(seconds=timeout)
+        if stored.renewed is None and self._timeout() is not None:
+            # A document of an earlier version: its last renewal is stored,
+            # and its expires brought in if the policy ends it sooner.
+            self._renewed_at = self._policy.last_renewal(
+                stored.expires, None, stored.timeout, now
+            )
             self._renewed = self._expires < stored.expires
 
     def _reset_changes(self) -> None:
