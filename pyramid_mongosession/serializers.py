@@ -55,6 +55,11 @@ class BSONCodec:
     def decode(self, stored: Any) -> Any:
         return _unescaped(stored, _VALUE_LEVEL)
 
+    @staticmethod
+    def presized(value: Any) -> Any:
+        """``value`` as it is sized: unescaped (see ``Documents.size``)."""
+        return value
+
     def check(self, value: Any) -> None:
         """Raise ``TypeError`` (``ValueError`` for text that is not valid
         Unicode) if ``value`` cannot be stored."""
@@ -189,6 +194,9 @@ class DumpsLoadsCodec:
 
     def decode(self, stored: Any) -> Any:
         return self.serializer.loads(stored)
+
+    def presized(self, value: Any) -> Any:
+        return self.encode(value)
 
     def check(self, value: Any) -> None:
         self.fingerprint(value)

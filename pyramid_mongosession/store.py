@@ -12,7 +12,7 @@ from bson.codec_options import CodecOptions
 from bson.errors import BSONError
 from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
-from .documents import Documents, StoredSession, check_size
+from .documents import Documents, StoredSession, bson_size, check_size
 from .errors import MAX_DOCUMENT_BYTES, SessionStoreError, SessionTooLargeError, call_mongodb
 from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
@@ -167,7 +167,7 @@ class SessionStore:
 
     def insert(self, session_id: str, stored: StoredSession) -> None:
         document = self._documents.document(session_id, stored)
-        check_size(document, self.max_size)
+        check_size(bson_size(document), self.max_size)
         self._call(
             self.collection.insert_one, document, action="save the session", size_of=document
         )
@@ -176,7 +176,7 @@ class SessionStore:
         """Raise :class:`SessionTooLargeError` if ``stored`` would make a
         document larger than ``max_size``: before an update that adds or
         changes values, which the server cannot check for us."""
-        check_size(self._documents.document(session_id, stored), self.max_size)
+        check_size(self._documents.size(session_id, stored), self.max_size)
 
     def update(
         self,
