@@ -30,19 +30,19 @@ def stop(process, timeout=10.0):
 def _started(command, ready, timeout=60.0, cwd=None):
     """``command`` with its output in a file, once a line matches ``ready``;
     the process and that match."""
-    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
-    deadline = time.monotonic() + timeout
-    while True:
-        with open(log.name, encoding="utf-8", errors="replace") as output:
-            found = re.search(ready, output.read())
-        if found:
-            return process, found
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop(process)
-            with open(log.name, encoding="utf-8", errors="replace") as output:
-                raise RuntimeError(f"{command[0]} did not start: {output.read()[-2000:]}")
-        time.sleep(0.05)
+    with tempfile.TemporaryFile() as log:  # removed when closed; the process keeps its copy
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+        deadline = time.monotonic() + timeout
+        while True:
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+            found = re.search(ready, output)
+            if found:
+                return process, found
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop(process)
+                raise RuntimeError(f"{command[0]} did not start: {output[-2000:]}")
+            time.sleep(0.05)
 
 
 class Secantus:
@@ -74,8 +74,11 @@ class Demo:
         ini = os.path.join(directory, "development.ini")
         with open(os.path.join(ROOT, "development.ini"), encoding="utf-8") as template:
             text = template.read()
-        text = text.replace("listen = localhost:6543", f"listen = 127.0.0.1:0\nthreads = {threads}")
-        text = text.replace("mongosession.url = embedded", f"mongosession.url = {mongodb_url}")
+        for old, new in [("listen = localhost:6543", f"listen = 127.0.0.1:0\nthreads = {threads}"),
+                         ("mongosession.url = embedded", f"mongosession.url = {mongodb_url}")]:
+            if old not in text:
+                raise RuntimeError(f"development.ini has no {old!r} line to replace")
+            text = text.replace(old, new)
         with open(ini, "w", encoding="utf-8") as written:
             written.write(text)
         self.process, found = _started([PSERVE, ini], r"Serving on (http://[\d.]+:\d+)",

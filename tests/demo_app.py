@@ -5,8 +5,9 @@ import webtest
 from pyramid.paster import get_appsettings
 from pyramid_mongosession_demo import main
 
+from bench.load import cart_on
+
 from . import ROOT
-from .demo_server import cart_on
 
 DEVELOPMENT_INI = os.path.join(ROOT, "development.ini")
 

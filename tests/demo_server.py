@@ -17,33 +17,17 @@ _SERVING = re.compile(r"Serving on (http://[\d.]+:\d+)")
 _EMBEDDED = re.compile(r"embedded SecantusDB at mongodb://([\d.]+):(\d+)/")
 
 
-CART_LINE = re.compile(r'<tr data-item="([^"]+)">\s*<td class="quantity">(\d+)×')
-
-
-def cart_on(page):
-    """The cart a shop page shows: {item: quantity}."""
-    return {item: int(quantity) for item, quantity in CART_LINE.findall(page)}
-
-
 class DemoServer:
-    """The demo as a new user runs it; only the port differs (0: a free one).
+    """The demo as a new user runs it; only the port differs (0: a free one)."""
 
-    ``mongodb_url`` replaces the embedded database with that server, and
-    ``threads`` sets waitress's worker threads (the benchmark's load run)."""
-
-    def __init__(self, directory, mongodb_url=None, threads=None):
+    def __init__(self, directory):
         self.directory = str(directory)
         self.ini = os.path.join(self.directory, "development.ini")
         self.log_path = os.path.join(self.directory, "pserve.log")
         with open(os.path.join(ROOT, "development.ini"), encoding="utf-8") as f:
             text = f.read()
-        listen = "listen = 127.0.0.1:0" + (f"\nthreads = {threads}" if threads else "")
-        replacements = {"listen = localhost:6543": listen}
-        if mongodb_url:
-            replacements["mongosession.url = embedded"] = f"mongosession.url = {mongodb_url}"
-        for old, new in replacements.items():
-            assert old in text
-            text = text.replace(old, new)
+        assert "listen = localhost:6543" in text
+        text = text.replace("listen = localhost:6543", "listen = 127.0.0.1:0")
         with open(self.ini, "w", encoding="utf-8") as f:
             f.write(text)
         self.process = None
