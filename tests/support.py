@@ -214,6 +214,11 @@ def app_with_include(collection, settings=None):
     return webtest.TestApp(config.make_wsgi_app())
 
 
+def session_cookie_headers(response):
+    """The Set-Cookie headers of ``response`` for the session cookie."""
+    return [h for h in response.headers.getall("Set-Cookie") if h.startswith("session=")]
+
+
 def wait_for(condition, seconds=10.0, message="condition not met in time", every=0.05):
     """Poll ``condition`` until it holds; fail with ``message`` after ``seconds``."""
     deadline = time.monotonic() + seconds

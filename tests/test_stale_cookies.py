@@ -6,12 +6,14 @@ import pytest
 import webtest
 from pyramid.exceptions import ConfigurationError
 
-from .support import Clock, app_running, app_with_factory, app_with_include, include_settings
+from .support import (
+    Clock,
+    app_with_factory,
+    app_with_include,
+    include_settings,
+    session_cookie_headers,
+)
 from .test_cookies import signed
-
-
-def session_cookie_headers(response):
-    return [h for h in response.headers.getall("Set-Cookie") if h.startswith("session=")]
 
 
 def visitor_with(app, key, value):
@@ -166,25 +168,6 @@ def test_a_cookie_of_a_gone_session_is_replaced_when_new_data_is_stored(collecti
     (header,) = session_cookie_headers(response)
     assert header.split(";")[0] != f"session={cookie}"
     assert [doc["data"] for doc in collection.find()] == [{"b": "2"}]
-
-
-def test_a_write_to_a_session_deleted_meanwhile_leaves_the_cookie_alone(collection):
-    def sign_out_elsewhere_then_write(request):
-        if "first" in request.params:
-            request.session["a"] = "1"
-            return "stored"
-        request.session.get("a")
-        collection.delete_many({})  # a sign-out in another tab, meanwhile
-        request.session["late"] = "write"
-        return "ok"
-
-    app = app_running(collection, sign_out_elsewhere_then_write)
-    app.get("/?first=1")
-
-    response = app.get("/")
-
-    assert session_cookie_headers(response) == []
-    assert collection.count_documents({}) == 0
 
 
 def test_a_signed_id_followed_by_a_newline_is_refused(collection, commands):

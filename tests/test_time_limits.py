@@ -132,7 +132,7 @@ def test_a_timeout_ms_in_the_url_is_kept(private_server):
     assert 0.9 < took < 3
 
 
-def test_without_a_time_limit_the_client_decides(private_server, clients):
+def test_without_a_time_limit_the_client_decides(private_server):
     """``operation_timeout = none``: the client's own timeouts apply (here
     pymongo's, which wait for the frozen server as long as it is frozen)."""
     app = app_on_url(private_server.uri, **{"mongosession.reaper": "off",

@@ -176,7 +176,9 @@ def reading_tween_factory(handler, registry):
     return tween
 
 
-def cart_app(collection, ledger, includes, settings=None, reading_tween=False):
+def cart_app(collection, ledger, includes):
+    """Seeds a cart, and adds to it in a transaction, beside a tween above
+    pyramid_tm that reads the session first."""
     def seed(request):
         request.session["cart"] = ["tea"]
         return "seeded"
@@ -186,12 +188,10 @@ def cart_app(collection, ledger, includes, settings=None, reading_tween=False):
         request.session["cart"].append("cake")  # changed in place
         return "added"
 
-    config = Configurator(settings=include_settings(collection, settings))
+    config = Configurator(settings=include_settings(collection))
     for name in includes:
         config.include(name)
-    if reading_tween:
-        config.add_tween("tests.test_tm.reading_tween_factory",
-                         over="pyramid_tm.tm_tween_factory")
+    config.add_tween("tests.test_tm.reading_tween_factory", over="pyramid_tm.tm_tween_factory")
     for name, view in [("seed", seed), ("add", add_cake)]:
         config.add_route(name, "/" + name)
         config.add_view(view, route_name=name, renderer="json")
@@ -203,7 +203,7 @@ def cart_app(collection, ledger, includes, settings=None, reading_tween=False):
 def test_a_session_loaded_before_the_transaction_still_follows_its_commit(
     collection, ledger, includes
 ):
-    app = cart_app(collection, ledger, includes, reading_tween=True)
+    app = cart_app(collection, ledger, includes)
     app.get("/seed")
     ledger.conflicts = 1
 
