@@ -8,11 +8,16 @@ _ESCAPED = re.compile("%(25|2E|24|00)")
 _UNESCAPES = {code[1:]: char for char, code in _ESCAPES.items()}
 
 
+def needs_escaping(key: str) -> bool:
+    """Whether :func:`escape_key` changes ``key``."""
+    return not key or "%" in key or "." in key or "$" in key or "\x00" in key
+
+
 def escape_key(key: str) -> str:
     """A session key as a field name that MongoDB reads literally."""
     if not key:
         return "%"
-    if "%" in key or "." in key or "$" in key or "\x00" in key:
+    if needs_escaping(key):
         return "".join(_ESCAPES.get(char, char) for char in key)
     return key
 

@@ -15,7 +15,7 @@ from bson.binary import Binary
 from bson.errors import InvalidDocument
 from bson.int64 import Int64
 
-from .keys import escape_key, unescape_key
+from .keys import escape_key, needs_escaping, unescape_key
 
 # Values of these types cannot be changed in place, so a value read from the
 # session needs no fingerprint to detect a mutation.
@@ -103,11 +103,7 @@ def _escaped_mapping(mapping: Mapping[Any, Any], level: int) -> Any:
     new_values: Dict[Any, Any] = {}
     rename = False
     for key, item in mapping.items():
-        # Inline, not escape_key(key) is not key: this loop is the hot path.
-        if not rename and (
-            type(key) is not str or not key or "%" in key or "." in key or "$" in key
-            or "\x00" in key
-        ):
+        if not rename and (type(key) is not str or needs_escaping(key)):
             rename = True
         if type(item) not in _SCALAR_TYPES and (new := _escaped(item, level + 1)) is not item:
             new_values[key] = new
