@@ -55,7 +55,7 @@ setup(
     include_package_data=True,
     package_data={"pyramid_mongosession": ["py.typed"]},
     zip_safe=False,
-    python_requires=">=3.9",
+    python_requires=">=3.11",
     install_requires=[
         "pyramid >= 2.0",
         # pymongo.timeout() needs 4.2; the tests' MongoDB-wire server, 4.6.

@@ -171,7 +171,7 @@ def run_backends(names, users_count, requests, repetitions, retry_writes=False,
                 contender.measure(scenario, max(10, requests // 5))
             runs = take_turns(running, repetitions, functools.partial(
                 Contender.measure, scenario=scenario, requests=requests))
-            for contender, its_runs in zip(running, runs):
+            for contender, its_runs in zip(running, runs, strict=True):
                 results[contender.name][scenario] = median_of(its_runs)
         for contender in contenders:
             figures = results[contender.name]
@@ -252,7 +252,7 @@ def scale_and_memory(requests, repetitions, stored, memory_sessions, retry_write
         f"read_per_s_{stored}_sessions": statistics.median(rates[1]),
         "rss_kb_after_100_sessions": rss_100,
         f"rss_kb_after_{memory_sessions}_more_sessions": rss_many,
-    }, [{"few": few, "many": many} for few, many in zip(*rates)]
+    }, [{"few": few, "many": many} for few, many in zip(*rates, strict=True)]
 
 
 def main(argv=None):

@@ -80,7 +80,7 @@ def main(argv=None):
                 user.get("/write")
             bare_wsgi = bare_app(package, users)
             bare_users = [User(bare_wsgi) for _ in users]
-            for bare_user, user in zip(bare_users, users):
+            for bare_user, user in zip(bare_users, users, strict=True):
                 bare_user.cookie = user.cookie
             for who in (users, bare_users, redis_users):
                 cpu_ms_per_request(who, path, BLOCK)  # warm-up
@@ -104,7 +104,7 @@ def main(argv=None):
         finally:
             for server in servers:
                 server.stop()
-    own = [a - b for a, b in zip(through, bare)]
+    own = [a - b for a, b in zip(through, bare, strict=True)]
     print(f"client CPU per {view}, median of {len(through)} turns of {BLOCK} requests:")
     print(f"  through pyramid_mongosession        {statistics.median(through):.3f} ms")
     print(f"  same commands, bare pymongo views   {statistics.median(bare):.3f} ms")
@@ -112,7 +112,7 @@ def main(argv=None):
           f"(turns: {min(own):.3f} to {max(own):.3f})")
     print(f"  pyramid_session_redis               {statistics.median(by_redis):.3f} ms")
     for name, figures in (("pyramid_mongosession", through), ("bare pymongo views", bare)):
-        ratios = [mine / theirs for mine, theirs in zip(figures, by_redis)]
+        ratios = [mine / theirs for mine, theirs in zip(figures, by_redis, strict=True)]
         print(f"  {name}, times redis's, by turn: {statistics.median(ratios):.3f} "
               f"({min(ratios):.3f} to {max(ratios):.3f})")
     print(f"database server CPU per {view}: {statistics.median(server_ms):.3f} ms")

@@ -98,7 +98,7 @@ def turn_ratios(ours, theirs, key):
     machine falls on both."""
     if len(ours) != len(theirs):
         raise ValueError(f"{len(ours)} turns against {len(theirs)}: not measured in turns")
-    return [mine[key] / other[key] for mine, other in zip(ours, theirs)]
+    return [mine[key] / other[key] for mine, other in zip(ours, theirs, strict=True)]
 
 
 def judge(description, ratios, at_least=None, at_most=None):

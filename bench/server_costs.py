@@ -49,7 +49,7 @@ def find_shapes():
             server_ms(server, call, PER_TURN)  # warm-up
         figures = dict(zip(shapes, take_turns(
             list(shapes.values()), TURNS, lambda call: server_ms(server, call, PER_TURN)
-        )))
+        ), strict=True))
         client.close()
     finally:
         server.stop()

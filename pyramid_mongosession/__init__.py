@@ -5,8 +5,9 @@ settings and registers a :class:`MongoSessionFactory`.
 """
 from typing import Any, Callable, Mapping, Optional
 
-from pyramid.config import PHASE1_CONFIG
+from pyramid.config import PHASE1_CONFIG, Configurator
 from pyramid.interfaces import ISessionFactory
+from pyramid.registry import Registry
 from pyramid.tweens import EXCVIEW, INGRESS
 
 from .connection import build_client, client_from_url, collection_from_client
@@ -78,7 +79,7 @@ def client_from_settings(settings: Mapping[str, Any], **client_options: Any) -> 
     return client_from_url(options_from_settings(settings), **client_options)
 
 
-def includeme(config: Any) -> None:
+def includeme(config: Configurator) -> None:
     """Register the session factory from the ``mongosession.*`` settings,
     ensure the TTL index when the configuration is committed, and add the
     write-back and reaper tweens."""
@@ -107,7 +108,7 @@ def includeme(config: Any) -> None:
     )
 
 
-def get_session_store(registry: Any) -> SessionStore:
+def get_session_store(registry: Registry) -> SessionStore:
     """The :class:`SessionStore` of the application's session factory
     (``request.registry`` or ``config.registry``), for ``revoke``,
     ``sessions_of``, ``reap`` and ``stats``.
@@ -124,7 +125,7 @@ def get_session_store(registry: Any) -> SessionStore:
 
 
 def _ensure_indexes(
-    registry: Any, factory: MongoSessionFactory, settings: Mapping[str, Any]
+    registry: Registry, factory: MongoSessionFactory, settings: Mapping[str, Any]
 ) -> None:
     # The application's own set_session_factory() may have won; then the
     # indexes are not ours to make.

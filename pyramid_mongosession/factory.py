@@ -1,7 +1,7 @@
 """The ISessionFactory: cookie -> verified session id -> session object, and
 the Set-Cookie that goes back."""
 import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence, TypedDict, Union, Unpack
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ISessionFactory
@@ -14,6 +14,30 @@ from .session import MongoSession
 from .settings import CONNECTION_OPTIONS, Options, build_options
 from .store import SessionStore
 from .writeback import WriteBack
+
+
+class FactoryOptions(TypedDict, total=False):
+    """The keyword options of :class:`MongoSessionFactory`: the
+    ``mongosession.*`` settings of the same names, already typed."""
+
+    timeout: Optional[int]
+    absolute_timeout: Optional[int]
+    reissue_time: Optional[int]
+    cookie_name: str
+    cookie_max_age: Optional[int]
+    cookie_path: str
+    cookie_domain: Optional[str]
+    cookie_secure: bool
+    cookie_httponly: bool
+    cookie_samesite: str
+    cookie_on_exception: bool
+    reaper: str
+    reap_interval: int
+    #: ``"bson"``, ``"json"``, or an object with ``dumps`` and ``loads``.
+    serializer: Any
+    read_preference: str
+    operation_timeout: Optional[float]
+    max_size: int
 
 
 @implementer(ISessionFactory)
@@ -45,9 +69,9 @@ class MongoSessionFactory:
         self,
         collection: Any,
         *,
-        secret: Any,
+        secret: Union[str, Sequence[str]],
         clock: Optional[Callable[[], datetime.datetime]] = None,
-        **options: Any,
+        **options: Unpack[FactoryOptions],
     ):
         misplaced = sorted(CONNECTION_OPTIONS & set(options))
         if misplaced:

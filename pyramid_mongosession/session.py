@@ -3,7 +3,19 @@ write-back plan that turns a request's changes into at most one write."""
 import datetime
 import functools
 import secrets
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import (
+    Any,
+    Callable,
+    Concatenate,
+    Dict,
+    ItemsView,
+    Iterator,
+    KeysView,
+    List,
+    Optional,
+    ParamSpec,
+    TypeVar,
+)
 
 from pyramid.interfaces import ISession
 from zope.interface import implementer
@@ -20,11 +32,16 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _loaded(method: Callable[..., Any]) -> Callable[..., Any]:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Method = Callable[Concatenate["MongoSession", _P], _R]
+
+
+def _loaded(method: _Method[_P, _R]) -> _Method[_P, _R]:
     """Load the session from the store before ``method`` runs."""
 
     @functools.wraps(method)
-    def wrapper(self: "MongoSession", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: "MongoSession", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         if not self._loaded:
             self._load()
         if self._request is not None:
@@ -35,12 +52,12 @@ def _loaded(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _changing(method: Callable[..., Any]) -> Callable[..., Any]:
+def _changing(method: _Method[_P, _R]) -> _Method[_P, _R]:
     """A change, refused once the session was written for this response."""
     method = _loaded(method)
 
     @functools.wraps(method)
-    def wrapper(self: "MongoSession", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: "MongoSession", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         if self._written:
             raise RuntimeError(
                 "the session was already saved for this response; change it "
@@ -244,17 +261,17 @@ class MongoSession:
         return iter(list(self._data))
 
     @_loaded
-    def keys(self) -> Any:
+    def keys(self) -> KeysView[str]:
         return self._data.keys()
 
     @_loaded
-    def items(self) -> Any:
+    def items(self) -> ItemsView[str, Any]:
         for key, value in self._data.items():
             self._keys.hand_out(key, value)
         return self._data.items()
 
     @_loaded
-    def values(self) -> Any:
+    def values(self) -> List[Any]:
         return [value for _key, value in self.items()]
 
     @_changing
@@ -278,7 +295,7 @@ class MongoSession:
         return default
 
     @_changing
-    def popitem(self) -> Any:
+    def popitem(self) -> "tuple[str, Any]":
         key, value = self._data.popitem()
         self._keys.remove(key)
         return key, value

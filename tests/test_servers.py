@@ -277,7 +277,7 @@ def test_a_bootstrap_script_lists_revokes_and_counts_the_sessions_users_signed_i
     ini = write_ini(tmp_path, mongodb_uri, collection)
     process, port = start_pserve(launch, ini)
     browsers = [{} for _ in range(4)]
-    for browser, principal in zip(browsers, ["alice", "alice", "alice", "bob"]):
+    for browser, principal in zip(browsers, ["alice", "alice", "alice", "bob"], strict=True):
         get(port, "/sign_in/" + principal, browser)
     alices = sorted(
         hashed_id_text(document["_id"]) for document in collection.find({"principal": "alice"})
