@@ -110,6 +110,9 @@ def main(argv=None):
     print(f"  same commands, bare pymongo views   {statistics.median(bare):.3f} ms")
     print(f"  the package's own work              {statistics.median(own):.3f} ms "
           f"(turns: {min(own):.3f} to {max(own):.3f})")
+    by_turn = [mine / theirs for mine, theirs in zip(through, bare, strict=True)]
+    print(f"  through the package, times bare, by turn: {statistics.median(by_turn):.3f} "
+          f"({min(by_turn):.3f} to {max(by_turn):.3f})")
     print(f"  pyramid_session_redis               {statistics.median(by_redis):.3f} ms")
     for name, figures in (("pyramid_mongosession", through), ("bare pymongo views", bare)):
         ratios = [mine / theirs for mine, theirs in zip(figures, by_redis, strict=True)]

@@ -11,6 +11,8 @@ from .errors import SessionTooLargeError
 from .keys import escape_key, hash_id, unescape_key
 
 _OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed")
+# Any id is stored as 32 bytes: sizing a document needs no hash.
+_SIZED_ID = bytes(32)
 
 
 @dataclasses.dataclass
@@ -32,23 +34,23 @@ class Documents:
         self.codec = codec
 
     def document(self, session_id: str, stored: StoredSession) -> Dict[str, Any]:
-        return self._document(session_id, stored, self.codec.encode)
+        return self._document(hash_id(session_id), stored, self.codec.encode)
 
-    def size(self, session_id: str, stored: StoredSession) -> int:
+    def size(self, stored: StoredSession) -> int:
         """The BSON size of the document of ``stored``, from its values as
         the codec hands them to BSON before escaping the keys nested in
         them: that walk costs far more than the bytes it adds (two per
         escaped character of a nested key) are worth to a size limit."""
         try:
-            return bson_size(self._document(session_id, stored, self.codec.presized))
+            return bson_size(self._document(_SIZED_ID, stored, self.codec.presized))
         except Exception:  # a NUL in a nested key; or a value that cannot be stored
-            return bson_size(self.document(session_id, stored))
+            return bson_size(self._document(_SIZED_ID, stored, self.codec.encode))
 
     def _document(
-        self, session_id: str, stored: StoredSession, encode: Callable[[Any], Any]
+        self, stored_id: bytes, stored: StoredSession, encode: Callable[[Any], Any]
     ) -> Dict[str, Any]:
         document: Dict[str, Any] = {
-            "_id": hash_id(session_id),
+            "_id": stored_id,
             "data": {escape_key(key): encode(value) for key, value in stored.data.items()},
             "created": stored.created,
         }

@@ -161,3 +161,84 @@ class ExpiryRule:
         if not self.sessions_expire:
             return passed
         return {"$or": [passed, {"$in": [{"$type": "$expires"}, ["missing", "null"]]}]}
+
+
+class Lifetime:
+    """One session's time: created, its own idle timeout, when it ends and
+    when it was last renewed; and whether this request renewed it or
+    changed its timeout (what the write-back then stores).
+
+    Parameters: the ``rule`` in force, and the stored ``created``,
+    ``expires``, ``renewed`` and ``own_timeout``.  Build it with
+    :meth:`starting` or :meth:`of_stored`."""
+
+    def __init__(
+        self,
+        rule: ExpiryRule,
+        created: datetime.datetime,
+        expires: Optional[datetime.datetime],
+        renewed_at: Optional[datetime.datetime],
+        own_timeout: Optional[int] = None,
+    ):
+        self.rule = rule
+        self.created = created
+        self.expires = expires
+        self.renewed_at = renewed_at
+        self.own_timeout = own_timeout
+        #: Renewed in this request: ``expires`` and the renewal are stored.
+        self.renewed = False
+        self.timeout_changed = False
+
+    @classmethod
+    def starting(cls, rule: ExpiryRule, now: datetime.datetime) -> "Lifetime":
+        """A new session's, created ``now``."""
+        return cls(rule, now, rule.ends_if_renewed(now, now, None), now)
+
+    @classmethod
+    def of_stored(
+        cls,
+        rule: ExpiryRule,
+        created: datetime.datetime,
+        expires: Optional[datetime.datetime],
+        renewed_at: Optional[datetime.datetime],
+        own_timeout: Optional[int],
+        now: datetime.datetime,
+    ) -> "Lifetime":
+        """A stored session's, loaded ``now``: ended when the timeouts in
+        force now say, though it was stored under others, and renewed if
+        that is due."""
+        life = cls(rule, created, expires, renewed_at, own_timeout)
+        if expires is not None:
+            life.expires = rule.ends(created, expires, renewed_at, own_timeout, now)
+            if renewed_at is None and life.timeout is not None:
+                # A document of an earlier version: its last renewal is
+                # stored, and its expires brought in if the rule ends it sooner.
+                life.renewed_at = rule.last_renewal(expires, None, own_timeout, now)
+                life.renewed = life.expires < expires
+        renewal = rule.renewal(now, created, own_timeout, life.expires)
+        if renewal is not None:
+            life.expires, life.renewed_at, life.renewed = renewal, now, True
+        return life
+
+    @property
+    def timeout(self) -> Optional[int]:
+        """The idle timeout: the session's own, else the rule's."""
+        return self.own_timeout or self.rule.timeout
+
+    @property
+    def last_renewal(self) -> Optional[datetime.datetime]:
+        """The renewal to store; ``None`` without an idle timeout, as such
+        a session is never renewed."""
+        return self.renewed_at if self.timeout is not None else None
+
+    def restart(self, now: datetime.datetime) -> None:
+        """Renewed ``now`` by a new id: the session moves, stored whole."""
+        self.renewed_at = now
+        self.expires = self.rule.ends_if_renewed(now, self.created, self.own_timeout)
+
+    def change_timeout(self, seconds: int, now: datetime.datetime) -> None:
+        """Give the session its own idle timeout, counted from ``now``."""
+        self.own_timeout = seconds
+        self.timeout_changed = True
+        self.restart(now)
+        self.renewed = True

@@ -88,6 +88,8 @@ class BSONCodec:
 
 def _escaped(value: Any, level: int) -> Any:
     """``value``, at nesting ``level``, with the keys of its dicts escaped."""
+    if type(value) in _SCALAR_TYPES:
+        return value
     if isinstance(value, (list, tuple)):
         if value and level > _MAX_LEVEL:
             raise _TooDeep()

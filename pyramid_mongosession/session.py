@@ -23,7 +23,7 @@ from zope.interface import implementer
 from .attempt import CommitWatch, will_be_retried
 from .changes import MISSING, KeyChanges
 from .documents import StoredSession
-from .expiry import ExpiryRule
+from .expiry import ExpiryRule, Lifetime
 from .writeback import Outcome, WriteBack
 
 
@@ -112,7 +112,7 @@ class MongoSession:
         self._writer = write_back
         self._now = clock
         self._cookie_on_exception = cookie_on_exception
-        self._policy: ExpiryRule = store.expiry
+        self._rule: ExpiryRule = store.expiry
         self._cookie_id = cookie_id
         self._resign = resign
         self._invalidated = False
@@ -139,59 +139,22 @@ class MongoSession:
         self._id: Optional[str] = None
         self._stored_id: Optional[str] = None
         self._data: Dict[str, Any] = {}
-        self._created = now
-        self._own_timeout: Optional[int] = None
         self._principal: Optional[str] = None
-        self._expires = self._expiry(now)
-        self._renewed_at: Optional[datetime.datetime] = now
+        self._life = Lifetime.starting(self._rule, now)
         self._reset_changes()
 
-    def _start_stored(self, stored: Any, now: datetime.datetime) -> None:
+    def _start_stored(self, stored: StoredSession, now: datetime.datetime) -> None:
         self._id = self._stored_id = self._cookie_id
         self._data = stored.data
-        self._created = stored.created
-        self._own_timeout = stored.timeout
         self._principal = stored.principal
-        self._expires = stored.expires
-        self._renewed_at = stored.renewed
-        self._reset_changes()
-        if stored.expires is not None:
-            self._apply_timeouts_in_force(stored, now)
-        self._renew_if_due(now)
-
-    def _apply_timeouts_in_force(self, stored: Any, now: datetime.datetime) -> None:
-        """End the session when the timeouts configured now say, though it
-        was stored under others."""
-        self._expires = self._policy.ends(
-            stored.created, stored.expires, stored.renewed, stored.timeout, now
+        self._life = Lifetime.of_stored(
+            self._rule, stored.created, stored.expires, stored.renewed, stored.timeout, now
         )
-        if stored.renewed is None and self._timeout() is not None:
-            # A document of an earlier version: its last renewal is stored,
-            # and its expires brought in if the policy ends it sooner.
-            self._renewed_at = self._policy.last_renewal(
-                stored.expires, None, stored.timeout, now
-            )
-            self._renewed = self._expires < stored.expires
+        self._reset_changes()
 
     def _reset_changes(self) -> None:
         self._keys = KeyChanges(self._store.codec)
-        self._renewed = False
-        self._timeout_changed = False
         self._principal_changed = False
-
-    def _timeout(self) -> Optional[int]:
-        return self._own_timeout or self._policy.timeout
-
-    def _expiry(self, now: datetime.datetime) -> Optional[datetime.datetime]:
-        """When the session ends if it is renewed ``now``."""
-        return self._policy.ends_if_renewed(now, self._created, self._own_timeout)
-
-    def _renew_if_due(self, now: datetime.datetime) -> None:
-        expires = self._policy.renewal(now, self._created, self._own_timeout, self._expires)
-        if expires is not None:
-            self._expires = expires
-            self._renewed_at = now
-            self._renewed = True
 
     # -- the write-back -----------------------------------------------------------
 
@@ -210,27 +173,40 @@ class MongoSession:
         if request.exception is not None and not self._cookie_on_exception:
             return
         self._keys.settle(self._data)
+        if self._stored_id is not None and not self._touched():
+            return
         self._writer.write(self._outcome(), response)
+
+    def _touched(self) -> bool:
+        """Whether a stored session has anything to write or re-sign."""
+        return bool(
+            self._keys.changed
+            or self._keys.removed
+            or self._life.renewed
+            or self._principal_changed
+            or self._resign
+            or self._id != self._stored_id
+        )
 
     def _outcome(self) -> Outcome:
         changed = self._keys.changed
+        life = self._life
         return Outcome(
             session_id=self.id,
             stored_id=self._stored_id,
             cookie_id=self._cookie_id,
             stored=StoredSession(
                 self._data,
-                self._created,
-                self._expires,
-                self._own_timeout,
+                life.created,
+                life.expires,
+                life.own_timeout,
                 self._principal,
-                # Without an idle timeout a session is never renewed.
-                self._renewed_at if self._timeout() is not None else None,
+                life.last_renewal,
             ),
             changed={key: self._data[key] for key in changed},
             removed=self._keys.removed,
-            renewed=self._renewed,
-            timeout_changed=self._timeout_changed,
+            renewed=life.renewed,
+            timeout_changed=life.timeout_changed,
             principal_changed=self._principal_changed,
             invalidated=self._invalidated,
             resign=self._resign,
@@ -325,7 +301,7 @@ class MongoSession:
     @property
     @_loaded
     def created(self) -> int:
-        return int(self._created.timestamp())
+        return int(self._life.created.timestamp())
 
     @property
     @_loaded
@@ -388,8 +364,7 @@ class MongoSession:
         """Keep the data under a new id; the old document is deleted when the
         response is made.  Call it at sign-in, against session fixation."""
         self._id = new_session_id()
-        self._renewed_at = self._now()
-        self._expires = self._expiry(self._renewed_at)
+        self._life.restart(self._now())
         if self._stored_id is not None:
             self._move = self._store.start_move(self._stored_id, self._id)
 
@@ -399,11 +374,7 @@ class MongoSession:
         cookie then lasts as long."""
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
             raise ValueError(f"timeout must be a whole number of seconds above 0, not {seconds!r}")
-        self._own_timeout = seconds
-        self._timeout_changed = True
-        self._renewed_at = self._now()
-        self._expires = self._expiry(self._renewed_at)
-        self._renewed = True
+        self._life.change_timeout(seconds, self._now())
 
     @property
     @_loaded

@@ -172,11 +172,11 @@ class SessionStore:
             self.collection.insert_one, document, action="save the session", size_of=document
         )
 
-    def check_size(self, session_id: str, stored: StoredSession) -> None:
+    def check_size(self, stored: StoredSession) -> None:
         """Raise :class:`SessionTooLargeError` if ``stored`` would make a
         document larger than ``max_size``: before an update that adds or
         changes values, which the server cannot check for us."""
-        check_size(self._documents.size(session_id, stored), self.max_size)
+        check_size(self._documents.size(stored), self.max_size)
 
     def update(
         self,

@@ -74,7 +74,7 @@ class WriteBack:
     def _write_changes(self, outcome: Outcome, response: Any) -> None:
         stored = outcome.stored
         if outcome.changed:
-            self.store.check_size(outcome.session_id, stored)
+            self.store.check_size(stored)
         if outcome.changed or outcome.removed or outcome.renewed or outcome.principal_changed:
             found = self.store.update(
                 outcome.session_id,
