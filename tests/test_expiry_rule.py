@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from pyramid_mongosession.expiry import ExpiryRule
+from pyramid_mongosession.expiry import ExpiryRule, renewal_interval
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -59,3 +59,20 @@ def stored(expires, renewed=None, timeout=None, created=T0):
 ])
 def test_a_stored_session_is_over_by_the_rule_in_force(rule, document, now, over):
     assert rule.has_expired(document, now) is over
+
+
+@pytest.mark.parametrize("timeout, interval", [(1200, 120), (600, 60), (95, 9)])
+def test_renewal_interval_defaults_to_a_tenth_of_the_timeout(timeout, interval):
+    assert renewal_interval(timeout, None) == interval
+
+
+@pytest.mark.parametrize("reissue_time, interval", [(0, 0), (30, 30), (45, 45)])
+def test_renewal_interval_is_reissue_time_when_set(reissue_time, interval):
+    assert renewal_interval(1200, reissue_time) == interval
+
+
+def test_renewal_interval_follows_a_sessions_own_shorter_timeout():
+    # The store's timeout is a day; this session's own is ten minutes.
+    assert renewal_interval(600, None) == 60
+    assert renewal_interval(600, 900) == 60
+    assert renewal_interval(600, 30) == 30

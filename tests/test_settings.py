@@ -67,32 +67,9 @@ def test_options_are_frozen():
         parse().timeout = 5
 
 
-def interval_of(options, timeout=None):
-    """The renewal interval these options give a session's idle timeout."""
-    return renewal_interval(timeout or options.timeout, options.reissue_time)
-
-
-@pytest.mark.parametrize("timeout, interval", [(None, 120), ("600", 60), ("95", 9)])
-def test_renewal_interval_defaults_to_a_tenth_of_the_timeout(timeout, interval):
-    options = parse() if timeout is None else parse(timeout=timeout)
-    assert interval_of(options) == interval
-
-
-@pytest.mark.parametrize("reissue_time, interval", [("0", 0), ("30", 30), (45, 45)])
-def test_renewal_interval_is_reissue_time_when_set(reissue_time, interval):
-    assert interval_of(parse(reissue_time=reissue_time), 1200) == interval
-
-
-def test_renewal_interval_follows_a_sessions_own_shorter_timeout():
-    options = parse(timeout="86400")
-    assert interval_of(options, 600) == 60
-    assert interval_of(parse(timeout="86400", reissue_time="900"), 600) == 60
-    assert interval_of(parse(timeout="86400", reissue_time="30"), 600) == 30
-
-
 def test_timeout_none_means_sessions_never_expire():
     options = parse(timeout="none")
-    assert (options.timeout, interval_of(options)) == (None, 0)
+    assert (options.timeout, renewal_interval(options.timeout, options.reissue_time)) == (None, 0)
 
 
 # -- coercion ---------------------------------------------------------------
@@ -320,6 +297,43 @@ def test_build_options_without_prefix_names_the_bare_option():
         with pytest.raises(ConfigurationError) as excinfo:
             build_options(values, "")
         assert str(excinfo.value) == message
+
+
+@pytest.mark.parametrize("value, message", [
+    ("1000", "mongosession.max_size must be a whole number of bytes, at least 1024, not '1000'"),
+    ("big", "mongosession.max_size must be a whole number of bytes, not 'big'"),
+    (str(16 * 1024 * 1024 + 1), "mongosession.max_size (16,777,217) must be at most MongoDB's "
+                                "limit of 16,777,216 bytes for one document"),
+])
+def test_a_bad_limit_is_refused(value, message):
+    with pytest.raises(ConfigurationError) as error:
+        options_from_settings({"mongosession.secret": "s" * 32, "mongosession.max_size": value})
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"cookie_secure": "false"}, "needs mongosession.cookie_secure = true"),
+        ({"cookie_path": "/app"}, "needs mongosession.cookie_path = /, not '/app'"),
+        ({"cookie_domain": "example.com"},
+         "must not have mongosession.cookie_domain, not 'example.com'"),
+    ],
+)
+def test_a_host_prefixed_cookie_name_refuses_what_browsers_would_refuse(settings, message):
+    values = {"secret": "s" * 32, "cookie_name": "__Host-session", "cookie_secure": "true"}
+    values.update(settings)
+    with pytest.raises(ConfigurationError) as error:
+        options_from_settings({"mongosession." + k: v for k, v in values.items()})
+    assert str(error.value) == f"mongosession.cookie_name '__Host-session' {message}"
+
+
+def test_a_secure_prefixed_cookie_name_needs_cookie_secure():
+    with pytest.raises(ConfigurationError) as error:
+        options_from_settings({"mongosession.secret": "s" * 32,
+                               "mongosession.cookie_name": "__Secure-session"})
+    assert str(error.value) == (
+        "mongosession.cookie_name '__Secure-session' needs mongosession.cookie_secure = true")
 
 
 # -- the settings dict ------------------------------------------------------

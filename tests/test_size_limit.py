@@ -3,11 +3,6 @@
 loses nothing already stored."""
 import json
 
-import pytest
-from pyramid.exceptions import ConfigurationError
-
-from pyramid_mongosession.settings import options_from_settings
-
 from .support import app_with_include
 
 DEFAULT = 256 * 1024
@@ -60,13 +55,3 @@ def test_the_limit_is_a_setting(collection):
     assert set(collection.find_one()["data"]) == {"blob"}
 
 
-@pytest.mark.parametrize("value, message", [
-    ("1000", "mongosession.max_size must be a whole number of bytes, at least 1024, not '1000'"),
-    ("big", "mongosession.max_size must be a whole number of bytes, not 'big'"),
-    (str(16 * 1024 * 1024 + 1), "mongosession.max_size (16,777,217) must be at most MongoDB's "
-                                "limit of 16,777,216 bytes for one document"),
-])
-def test_a_bad_limit_is_refused(value, message):
-    with pytest.raises(ConfigurationError) as error:
-        options_from_settings({"mongosession.secret": "s" * 32, "mongosession.max_size": value})
-    assert str(error.value) == message

@@ -4,7 +4,6 @@ cookies naming a session that is gone (a stale tab, a revoked or expired
 session).  A response never undoes a newer one."""
 import pytest
 import webtest
-from pyramid.exceptions import ConfigurationError
 
 from .support import (
     Clock,
@@ -77,35 +76,6 @@ def test_a_first_cookie_naming_a_gone_session_is_used_and_left_alone(collection,
     assert response.json == {}
     assert commands.names == ["find"]
     assert session_cookie_headers(response) == []
-
-
-@pytest.mark.parametrize(
-    "settings, message",
-    [
-        ({"cookie_secure": "false"}, "needs mongosession.cookie_secure = true"),
-        ({"cookie_path": "/app"}, "needs mongosession.cookie_path = /, not '/app'"),
-        ({"cookie_domain": "example.com"},
-         "must not have mongosession.cookie_domain, not 'example.com'"),
-    ],
-)
-def test_a_host_prefixed_cookie_name_refuses_what_browsers_would_refuse(settings, message):
-    values = {"secret": "s" * 32, "cookie_name": "__Host-session", "cookie_secure": "true"}
-    values.update(settings)
-    from pyramid_mongosession.settings import options_from_settings
-
-    with pytest.raises(ConfigurationError) as error:
-        options_from_settings({"mongosession." + k: v for k, v in values.items()})
-    assert str(error.value) == f"mongosession.cookie_name '__Host-session' {message}"
-
-
-def test_a_secure_prefixed_cookie_name_needs_cookie_secure():
-    from pyramid_mongosession.settings import options_from_settings
-
-    with pytest.raises(ConfigurationError) as error:
-        options_from_settings({"mongosession.secret": "s" * 32,
-                               "mongosession.cookie_name": "__Secure-session"})
-    assert str(error.value) == (
-        "mongosession.cookie_name '__Secure-session' needs mongosession.cookie_secure = true")
 
 
 def test_a_host_prefixed_cookie_is_set_with_what_browsers_require(collection):
