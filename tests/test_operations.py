@@ -3,7 +3,9 @@ sessions_of, reap in batches, stats, indexes, and the store in the registry."""
 import datetime
 
 import bson
+import pymongo
 import pytest
+from pymongo import monitoring
 from pyramid.config import Configurator
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.threadlocal import get_current_registry
@@ -401,31 +403,77 @@ def test_a_document_without_expires_is_over_everywhere_or_nowhere(collection, ti
     assert collection.count_documents({}) == int(not over)
 
 
-def test_reap_keeps_a_session_renewed_between_its_find_and_its_delete(collection, monkeypatch):
+class AfterFind(monitoring.CommandListener):
+    """Another request at work between the reaper's find and its delete:
+    ``action(ids)`` runs as each find's reply arrives, before the store
+    goes on."""
+
+    def __init__(self, action):
+        self.action = action
+        #: What the store sent.
+        self.names = []
+
+    def started(self, event):
+        if event.command_name in ("find", "delete"):
+            self.names.append(event.command_name)
+
+    def succeeded(self, event):
+        if event.command_name == "find":
+            self.action([document["_id"] for document in event.reply["cursor"]["firstBatch"]])
+
+    def failed(self, event):
+        pass
+
+
+@pytest.fixture
+def store_with(mongodb_uri, collection):
+    """A store on ``collection`` through a client that also tells ``listener``."""
+    clients = []
+
+    def store_with(listener):
+        client = pymongo.MongoClient(
+            mongodb_uri, tz_aware=True, event_listeners=[listener]
+        )
+        clients.append(client)
+        return SessionStore(client[collection.database.name][collection.name], BSONCodec())
+
+    yield store_with
+    for client in clients:
+        client.close()
+
+
+def test_reap_keeps_a_session_renewed_between_its_find_and_its_delete(collection, store_with):
     expired = add_sessions(collection, expired=3)
-    store = SessionStore(collection, BSONCodec())
-    find_expired = store._across._expired_ids
     later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+    renewals = []
 
-    def then_renew_one(*args):
-        ids = find_expired(*args)
-        collection.update_one({"_id": expired[1]}, {"$set": {"expires": later}})  # another request
-        return ids
+    def renew_one(ids):
+        if ids and not renewals:
+            renewed = collection.update_one({"_id": expired[1]}, {"$set": {"expires": later}})
+            renewals.append(renewed)
 
-    monkeypatch.setattr(store._across, "_expired_ids", then_renew_one)
+    store = store_with(AfterFind(renew_one))
 
     assert store.reap(batch_size=3) == 2
     assert [d["_id"] for d in collection.find()] == [expired[1]]
 
 
-def test_reap_stops_when_a_batch_deletes_nothing(collection, monkeypatch, commands):
+def test_reap_stops_when_a_batch_deletes_nothing(collection, store_with):
     add_sessions(collection, expired=2)
-    store = SessionStore(collection, BSONCodec())
-    monkeypatch.setattr(store._across, "_expired_ids", lambda *args: ["gone", "also gone"])
-    commands.clear()
+    rounds = []
+
+    def another_reaper_was_first(ids):
+        # It deletes what this reaper found, and more sessions expire; for
+        # five rounds, so that a reaper that does not stop still ends.
+        if ids and len(rounds) < 5:
+            rounds.append(collection.delete_many({"_id": {"$in": ids}}))
+            add_sessions(collection, expired=2)
+
+    watch = AfterFind(another_reaper_was_first)
+    store = store_with(watch)
 
     assert store.reap(batch_size=2) == 0
-    assert commands.names == ["delete", "delete"]  # one batch per filter
+    assert watch.names == ["find", "delete", "find"]  # the second: the other filter
 
 
 def test_no_index_privilege_is_a_warning_when_the_reaper_is_not_ttl(
