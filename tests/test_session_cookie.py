@@ -1,0 +1,108 @@
+"""The signed session-id cookie on its own, without a database: which of a
+request's cookies it reads, and what it sets."""
+import pytest
+from webob import Request, Response
+from webob.cookies import SignedSerializer
+
+from pyramid_mongosession.cookie import SALT, SessionCookie
+
+SECRET = "the cookie's own secret, 32 chars or more"
+SESSION_ID = "A" * 43
+OTHER_ID = "B" * 43
+
+
+def signed(session_id, secret=SECRET):
+    return SignedSerializer(secret, SALT, serializer=_Text()).dumps(session_id).decode()
+
+
+class _Text:
+    dumps = staticmethod(str.encode)
+    loads = staticmethod(bytes.decode)
+
+
+def request_with(header):
+    request = Request.blank("/")
+    request.environ["HTTP_COOKIE"] = header
+    return request
+
+
+def read(header, cookie=None):
+    return (cookie or SessionCookie([SECRET])).read(request_with(header))
+
+
+def test_the_id_of_a_signed_cookie_is_read():
+    assert read(f"session={signed(SESSION_ID)}") == (SESSION_ID, False)
+
+
+@pytest.mark.parametrize("header", [
+    "",
+    "other=1",
+    f"xsession={signed(SESSION_ID)}",
+    f"session2={signed(SESSION_ID)}",
+    f"Session={signed(SESSION_ID)}",
+    f"session={signed(SESSION_ID, 'another secret of 32 characters, or more')}",
+    f"session={signed(SESSION_ID)[:-1]}",
+    f"session={signed('not an id')}",
+    "session=" + "A" * 600,
+])
+def test_no_session_id_without_a_cookie_of_this_name_that_verifies(header):
+    assert read(header) == (None, False)
+
+
+def test_the_first_cookie_of_the_name_that_verifies_is_used():
+    planted = signed(OTHER_ID, "a sibling subdomain's secret, 32 chars")
+    header = f"session={planted}; session={signed(SESSION_ID)}; session={signed(OTHER_ID)}"
+    assert read(header) == (SESSION_ID, False)
+
+
+def test_other_cookies_around_it_do_not_hide_it():
+    header = (
+        "_ga=GA1.2.3.4;theme=dark ;  session=" + signed(SESSION_ID)
+        + " ; greeting=gr\xfc\xdfe; csrftoken=\"quoted; with a semicolon\""
+    )
+    assert read(header) == (SESSION_ID, False)
+
+
+def test_a_cookie_named_with_a_prefix_is_read_by_its_whole_name():
+    cookie = SessionCookie([SECRET], "__Host-session", secure=True)
+    header = f"session={signed(OTHER_ID)}; __Host-session={signed(SESSION_ID)}"
+    assert read(header, cookie) == (SESSION_ID, False)
+
+
+def test_a_cookie_signed_with_an_older_secret_is_read_and_to_be_resigned():
+    cookie = SessionCookie(["the new secret, of at least 32 characters", SECRET])
+    assert read(f"session={signed(SESSION_ID)}", cookie) == (SESSION_ID, True)
+
+
+def test_set_signs_with_the_first_secret_with_every_attribute_and_vary():
+    cookie = SessionCookie(
+        ["the new secret, of at least 32 characters", SECRET], "sid",
+        path="/app", domain="example.com", secure=True, samesite="Strict",
+    )
+    response = Response()
+    response.vary = ("Accept",)
+
+    cookie.set(response, SESSION_ID, 600)
+
+    [header] = response.headers.getall("Set-Cookie")
+    value = header.split(";")[0].split("=", 1)[1]
+    assert cookie.verify(value.encode()) == (SESSION_ID, False)
+    attributes = {part.strip() for part in header.split(";")[1:]}
+    assert {a for a in attributes if not a.startswith("expires=")} == {
+        "Domain=example.com", "Max-Age=600", "Path=/app", "secure", "HttpOnly", "SameSite=Strict",
+    }
+    assert response.vary == ("Accept", "Cookie")
+
+
+def test_delete_keeps_the_attributes_and_leave_takes_a_set_back():
+    cookie = SessionCookie([SECRET], "__Host-session", secure=True)
+    deleted, left = Response(), Response()
+
+    cookie.delete(deleted)
+    cookie.set(left, SESSION_ID, None)
+    cookie.leave(left)
+
+    [header] = deleted.headers.getall("Set-Cookie")
+    assert header.startswith("__Host-session=;")
+    assert {"Max-Age=0", "Path=/", "secure"} <= {part.strip() for part in header.split(";")}
+    assert left.headers.getall("Set-Cookie") == []
