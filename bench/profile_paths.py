@@ -10,12 +10,14 @@ bare pymongo sets against it.  The three take turns in short blocks, so
 a change in the machine's speed falls on all of them.  Then the database
 server's CPU per request, and cProfile's top entries by own CPU time and
 the package's own functions."""
+import contextlib
 import cProfile
 import pstats
 import statistics
 import sys
 import time
 
+import pymongo
 from pyramid.config import Configurator
 
 from pyramid_mongosession import get_session_store
@@ -32,19 +34,30 @@ BLOCK = 200  # requests per turn
 
 def bare_app(package_app, users):
     """The same views, sending the package's commands with pymongo itself,
-    for the same stored sessions: the id comes from a table, not a signature."""
-    sessions = get_session_store(package_app.registry).collection
+    for the same stored sessions: the id comes from a table, not a
+    signature.  The same commands: each carries the package's time limit
+    (``mongosession.operation_timeout``), as pymongo sends it."""
+    store = get_session_store(package_app.registry)
+    sessions = store.collection
     verify = registered_factory(package_app.registry).cookie.verify
     stored_id = {user.cookie: hash_id(verify(user.cookie.encode())[0]) for user in users}
 
+    def time_limited():
+        if store.time_limit is None:
+            return contextlib.nullcontext()
+        return pymongo.timeout(store.time_limit)
+
     def read(request):
-        document = sessions.find_one({"_id": stored_id[request.cookies["session"]]})
+        with time_limited():
+            document = sessions.find_one({"_id": stored_id[request.cookies["session"]]})
         return document["data"].get("counter", 0)
 
     def write(request):
         _id = stored_id[request.cookies["session"]]
-        counter = sessions.find_one({"_id": _id})["data"].get("counter", 0) + 1
-        sessions.update_one({"_id": _id}, {"$set": {"data.counter": counter}})
+        with time_limited():
+            counter = sessions.find_one({"_id": _id})["data"].get("counter", 0) + 1
+        with time_limited():
+            sessions.update_one({"_id": _id}, {"$set": {"data.counter": counter}})
         return counter
 
     config = Configurator(settings={})
