@@ -15,7 +15,7 @@ _OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed")
 _SIZED_ID = bytes(32)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class StoredSession:
     data: Dict[str, Any]
     created: datetime.datetime

@@ -11,7 +11,7 @@ from .store import UNCHANGED, StoredSession
 log = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class Outcome:
     """What one request did to its session, as the write-back needs it."""
 
