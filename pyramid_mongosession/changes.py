@@ -8,7 +8,7 @@ MISSING = object()
 
 
 class KeyChanges:
-    """The write-back plan of a session's data, key by key.
+    """What a request did to a session's data, key by key.
 
     A key is *changed* when assigned, *removed* when deleted, and *handed
     out* when the caller got its value: mutable values handed out keep a

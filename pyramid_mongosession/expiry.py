@@ -13,11 +13,25 @@ The queries (reaping, counting) go by ``expires`` alone, so that an index
 serves them: a session a lowered timeout ended is over at its next load,
 and removed once its stored ``expires`` passes."""
 import datetime
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 
 def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+class StoredTime:
+    """A clock that tells the time as MongoDB stores it: to the millisecond.
+
+    Parameters: ``clock``, a callable returning an aware UTC ``datetime``.
+    Default: the system clock."""
+
+    def __init__(self, clock: Callable[[], datetime.datetime] = utc_now):
+        self._clock = clock
+
+    def __call__(self) -> datetime.datetime:
+        now = self._clock()
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _seconds(seconds: int) -> datetime.timedelta:
@@ -121,6 +135,25 @@ class ExpiryRule:
             return renewed
         timeout = own_timeout or self.timeout
         return min(expires - _seconds(timeout or 0), now)
+
+    def known_renewal(
+        self,
+        created: datetime.datetime,
+        expires: Optional[datetime.datetime],
+        renewed: Optional[datetime.datetime],
+        own_timeout: Optional[int],
+    ) -> Optional[datetime.datetime]:
+        """A stored session's last renewal as far as it can be told: a
+        document of an earlier version stores none, and it is worked back
+        from ``expires``, unless the absolute timeout set that."""
+        timeout = own_timeout or self.timeout
+        if renewed is not None or expires is None or timeout is None:
+            return renewed
+        if self.absolute_timeout is not None and expires == created + _seconds(
+            self.absolute_timeout
+        ):
+            return None
+        return expires - _seconds(timeout)
 
     def has_expired(self, document: Mapping[str, Any], now: datetime.datetime) -> bool:
         """Whether a stored document is over; a document whose fields are

@@ -8,7 +8,7 @@ from pyramid.interfaces import ISessionFactory
 from zope.interface import implementer
 
 from .cookie import SessionCookie
-from .expiry import ExpiryRule, utc_now
+from .expiry import ExpiryRule, StoredTime, utc_now
 from .serializers import codec_for
 from .session import MongoSession
 from .settings import CONNECTION_OPTIONS, Options, build_options
@@ -100,7 +100,8 @@ class MongoSessionFactory:
         clock: Optional[Callable[[], datetime.datetime]],
     ) -> None:
         self.options = options
-        self._clock = clock or utc_now
+        #: The time as sessions store it; handed to the store and each session.
+        self.now = StoredTime(clock or utc_now)
         self.store = SessionStore(
             collection,
             codec_for(options.serializer),
@@ -135,12 +136,6 @@ class MongoSessionFactory:
             clock=self.now,
             cookie_on_exception=self.options.cookie_on_exception,
         )
-
-    def now(self) -> datetime.datetime:
-        """The clock's time, to the millisecond MongoDB stores."""
-        now = self._clock()
-        return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
 
 def _time_limit(collection: Any, operation_timeout: Optional[float]) -> Optional[float]:
     # A client with a timeoutMS of its own (from the URL, say) keeps it.

@@ -109,19 +109,9 @@ class AcrossSessions:
 
     def _info(self, document: Mapping[str, Any]) -> SessionInfo:
         created, expires = document["created"], document.get("expires")
-        renewed = document.get("renewed")
-        timeout = document.get("timeout") or self.expiry.timeout
-        if renewed is None and expires is not None and timeout is not None:
-            # Written by an earlier version: worked back from expires.
-            renewed = expires - datetime.timedelta(seconds=timeout)
-            absolute_timeout = self.expiry.absolute_timeout
-            if absolute_timeout is not None and expires == created + datetime.timedelta(
-                seconds=absolute_timeout
-            ):
-                renewed = None
-        return SessionInfo(
-            hashed_id_text(document["_id"]), created, expires, renewed, document.get("timeout")
-        )
+        timeout = document.get("timeout")
+        renewed = self.expiry.known_renewal(created, expires, document.get("renewed"), timeout)
+        return SessionInfo(hashed_id_text(document["_id"]), created, expires, renewed, timeout)
 
     def reap(
         self,

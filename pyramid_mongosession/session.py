@@ -1,5 +1,5 @@
-"""The ISession: lazy load, dict semantics, dirty keys, flash, CSRF and the
-write-back plan that turns a request's changes into at most one write."""
+"""The ISession: lazy load, dict semantics, dirty keys, flash, CSRF, and
+the request's Outcome, which the write-back turns into at most one write."""
 import datetime
 import functools
 import secrets
