@@ -175,13 +175,15 @@ def serializer(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
     return coerce
 
 
-def client_callable(resolve: Callable[[str], Any]) -> Callable[[Any], Any]:
+def a_callable(resolve: Callable[[str], Any], what: str) -> Callable[[Any], Any]:
+    """A callable or its dotted name, described as ``what``; or none."""
+
     def coerce(value: Any) -> Any:
         if is_none(value):
             return None
         found = dotted(resolve)(value)
         if callable(found):
             return found
-        raise Invalid("the dotted name of a callable(settings) -> MongoClient")
+        raise Invalid(f"the dotted name of {what}")
 
     return coerce

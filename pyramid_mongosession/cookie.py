@@ -59,7 +59,7 @@ class SessionCookie:
         samesite: str = "Lax",
     ):
         self.name = name
-        self._named = re.compile(r"(?:^|;)[ \t]*" + re.escape(name) + r"=([^;]*)")
+        self._named = cookie_pattern(name)
         self.max_age = max_age
         self._attributes = dict(
             path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite
@@ -112,14 +112,29 @@ class SessionCookie:
             response.vary = vary + ("Cookie",)
 
     def _values(self, request: Any) -> List[bytes]:
-        """The values of every cookie of this name, in the header's order.
-        Not ``request.cookies``: it keeps only the last of a name and fails
-        on any cookie that is not UTF-8, which must not hide ours (nor give
-        a 500).  Not WebOb's ``parse_cookie`` either, which unquotes every
-        cookie of the header at six times the cost: this cookie's values
-        are the unquoted tokens ``set()`` writes, and anything else fails
-        to verify."""
-        header = request.environ.get("HTTP_COOKIE", "")
-        return [
-            value.strip().encode("latin-1", "replace") for value in self._named.findall(header)
-        ]
+        return cookie_values(request, self._named)
+
+
+def cookie_pattern(name: str) -> "re.Pattern[str]":
+    """Finds the values of every cookie named ``name`` in a Cookie header."""
+    return re.compile(r"(?:^|;)[ \t]*" + re.escape(name) + r"=([^;]*)")
+
+
+def cookie_values(request: Any, named: "re.Pattern[str]") -> List[bytes]:
+    """The values of every cookie ``named`` finds, in the header's order.
+    Not ``request.cookies``: it keeps only the last of a name and fails on
+    any cookie that is not UTF-8, which must not hide ours (nor give a
+    500).  Not WebOb's ``parse_cookie`` either, which unquotes every cookie
+    of the header at six times the cost: signed values are tokens, in
+    double quotes at most (RFC 6265 allows them; WebTest adds them), and
+    anything else fails to verify."""
+    header = request.environ.get("HTTP_COOKIE", "")
+    return [
+        _unquoted(value.strip()).encode("latin-1", "replace") for value in named.findall(header)
+    ]
+
+
+def _unquoted(value: str) -> str:
+    if len(value) > 1 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value

@@ -269,9 +269,13 @@ class Lifetime:
         self.renewed_at = now
         self.expires = self.rule.ends_if_renewed(now, self.created, self.own_timeout)
 
+    def renew(self, now: datetime.datetime) -> None:
+        """Renewed ``now``, whether or not renewal was due."""
+        self.restart(now)
+        self.renewed = True
+
     def change_timeout(self, seconds: int, now: datetime.datetime) -> None:
         """Give the session its own idle timeout, counted from ``now``."""
         self.own_timeout = seconds
         self.timeout_changed = True
-        self.restart(now)
-        self.renewed = True
+        self.renew(now)

@@ -1,7 +1,7 @@
 """The ISessionFactory: cookie -> verified session id -> session object, and
 the Set-Cookie that goes back."""
 import datetime
-from typing import Any, Callable, Optional, Sequence, TypedDict, Union, Unpack
+from typing import Any, Callable, Mapping, Optional, Sequence, TypedDict, Union, Unpack
 
 from pyramid.exceptions import ConfigurationError
 from pyramid.interfaces import ISessionFactory
@@ -38,6 +38,8 @@ class FactoryOptions(TypedDict, total=False):
     read_preference: str
     operation_timeout: Optional[float]
     max_size: int
+    max_sessions_per_principal: Optional[int]
+    import_from: Optional[Callable[[Any], Optional[Mapping[str, Any]]]]
 
 
 @implementer(ISessionFactory)
@@ -112,6 +114,7 @@ class MongoSessionFactory:
             clock=self.now,
             time_limit=_time_limit(collection, options.operation_timeout),
             max_size=options.max_size,
+            max_sessions_per_principal=options.max_sessions_per_principal,
         )
         self.cookie = SessionCookie(
             options.secret,
@@ -135,6 +138,7 @@ class MongoSessionFactory:
             write_back=self._write_back,
             clock=self.now,
             cookie_on_exception=self.options.cookie_on_exception,
+            importer=self.options.import_from,
         )
 
 def _time_limit(collection: Any, operation_timeout: Optional[float]) -> Optional[float]:

@@ -85,6 +85,30 @@ class AcrossSessions:
         )
         return int(result.deleted_count)
 
+    def keep_most_recent(self, principal: str, keep: int) -> int:
+        """Delete the live sessions of ``principal`` but the ``keep`` most
+        recently renewed; the number deleted.  Every request that runs it
+        orders them alike, so sign-ins at once leave the same survivors."""
+        query = {
+            "principal": _check_principal(principal),
+            "expires": self.expiry.live_expires(self.clock()),
+        }
+        order = [("renewed", -1), ("created", -1), ("_id", -1)]
+
+        def beyond() -> List[Any]:
+            found = self.collection.find(query, {"_id": 1}).sort(order).skip(keep)
+            return [document["_id"] for document in found]
+
+        action = f"limit the sessions of {principal!r}"
+        ids = self._call(beyond, action=action)
+        if not ids:
+            return 0
+        result = self._call(
+            self.collection.delete_many, {"_id": {"$in": ids}, "principal": principal},
+            action=action,
+        )
+        return int(result.deleted_count)
+
     def sessions_of(
         self, principal: str, now: Optional[datetime.datetime] = None
     ) -> List[SessionInfo]:

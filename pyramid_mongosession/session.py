@@ -2,6 +2,7 @@
 the request's Outcome, which the write-back turns into at most one write."""
 import datetime
 import functools
+import logging
 import secrets
 from typing import (
     Any,
@@ -25,6 +26,8 @@ from .changes import MISSING, KeyChanges
 from .documents import StoredSession
 from .expiry import ExpiryRule, Lifetime
 from .writeback import Outcome, WriteBack
+
+log = logging.getLogger(__name__)
 
 
 def new_session_id() -> str:
@@ -94,6 +97,11 @@ class MongoSession:
 
     ``cookie_on_exception``
       Whether to write back for a response an exception view made.
+
+    ``importer``
+      Called with the request when it carries no cookie of this package,
+      for the data of a session of another store to take in (see
+      :mod:`pyramid_mongosession.importers`); or ``None``.
     """
 
     def __init__(
@@ -106,12 +114,15 @@ class MongoSession:
         write_back: WriteBack,
         clock: Callable[[], datetime.datetime],
         cookie_on_exception: bool,
+        importer: Optional[Callable[[Any], Any]] = None,
     ):
         self._request = request
         self._store = store
         self._writer = write_back
         self._now = clock
         self._cookie_on_exception = cookie_on_exception
+        self._importer = importer
+        self._forget_old: Optional[Callable[[Any], None]] = None
         self._rule: ExpiryRule = store.expiry
         self._cookie_id = cookie_id
         self._resign = resign
@@ -130,6 +141,8 @@ class MongoSession:
             stored = self._store.load(self._cookie_id, now)
         if stored is None:
             self._start_new(now)
+            if self._cookie_id is None and self._importer is not None:
+                self._take_in(self._importer(self._request))
         else:
             self._start_stored(stored, now)
         self._loaded = True
@@ -151,6 +164,23 @@ class MongoSession:
             self._rule, stored.created, stored.expires, stored.renewed, stored.timeout, now
         )
         self._reset_changes()
+
+    def _take_in(self, imported: Any) -> None:
+        """Start with the data of another store's session, to be inserted."""
+        if not imported:
+            return
+        data = dict(imported)
+        try:
+            for key, value in data.items():
+                self._keys.check(key, value)
+        except (TypeError, ValueError) as error:
+            # Left where it is, for a fixed importer or serializer to take.
+            log.warning("not importing a session of the old store: %s", error)
+            return
+        self._data = data
+        for key in data:
+            self._keys.change(key)
+        self._forget_old = getattr(self._importer, "forget", None) or _keep_old
 
     def _reset_changes(self) -> None:
         self._keys = KeyChanges(self._store.codec)
@@ -210,6 +240,7 @@ class MongoSession:
             principal_changed=self._principal_changed,
             invalidated=self._invalidated,
             resign=self._resign,
+            forget_old=self._forget_old,
         )
 
     # -- the dict interface --------------------------------------------------------
@@ -392,3 +423,10 @@ class MongoSession:
         if principal != self._principal:
             self._principal = principal
             self._principal_changed = True
+            if principal is not None and self._store.max_sessions_per_principal is not None:
+                # A sign-in is activity: the limit keeps the most recent.
+                self._life.renew(self._now())
+
+
+def _keep_old(response: Any) -> None:
+    """What an importer without ``forget`` leaves in the browser stays."""

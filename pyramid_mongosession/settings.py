@@ -65,6 +65,8 @@ class Options:
     server_selection_timeout: float = 3.0
     operation_timeout: Optional[float] = 3.0
     max_size: int = 256 * 1024
+    max_sessions_per_principal: Optional[int] = None
+    import_from: Optional[Callable[[Any], Optional[Mapping[str, Any]]]] = None
 
 
 
@@ -91,12 +93,14 @@ def _coercers(
         "reap_interval": coerce.whole_number(1),
         "serializer": coerce.serializer(resolve),
         "read_preference": coerce.read_preference,
-        "client_callable": coerce.client_callable(resolve),
+        "client_callable": coerce.a_callable(resolve, "a callable(settings) -> MongoClient"),
         "username": coerce.optional_text,
         "password": coerce.optional_text,
         "server_selection_timeout": coerce.seconds,
         "operation_timeout": coerce.optional(coerce.seconds),
         "max_size": coerce.whole_number(1024, "bytes"),
+        "max_sessions_per_principal": coerce.optional(coerce.whole_number(1, "sessions")),
+        "import_from": coerce.a_callable(resolve, "a callable(request) -> mapping or None"),
     }
 
 

@@ -83,6 +83,11 @@ class SessionStore:
       The largest session document it writes, in BSON bytes; a write that
       would make one larger raises :class:`SessionTooLargeError` and
       changes nothing.  Default: MongoDB's 16 MB.
+
+    ``max_sessions_per_principal``
+      How many live sessions one principal keeps when a session is signed
+      in (see :meth:`limit_sessions_of`), or ``None`` for no limit.
+      Default: ``None``.
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class SessionStore:
         clock: Callable[[], datetime.datetime] = utc_now,
         time_limit: Optional[float] = None,
         max_size: int = MAX_DOCUMENT_BYTES,
+        max_sessions_per_principal: Optional[int] = None,
     ):
         self.collection = collection.with_options(
             codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc),
@@ -114,6 +120,7 @@ class SessionStore:
         self.expiry = expiry or ExpiryRule()
         self.time_limit = time_limit
         self.max_size = max_size
+        self.max_sessions_per_principal = max_sessions_per_principal
         self.indexes = Indexes(
             self.collection, ttl=ttl_index, pending=ensure_indexes_later, time_limit=time_limit
         )
@@ -256,6 +263,16 @@ class SessionStore:
             if move is not None:
                 keep.append(move.old_id)
         return self._across.revoke(principal, keep)
+
+    def limit_sessions_of(self, principal: str) -> int:
+        """Revoke the live sessions of ``principal`` beyond
+        ``max_sessions_per_principal``, the least recently active first (by
+        their last renewal, then their creation); the number revoked.  The
+        write-back calls it when a request sets a session's principal, which
+        renews that session.  Without a limit it does nothing."""
+        if self.max_sessions_per_principal is None:
+            return 0
+        return self._across.keep_most_recent(principal, self.max_sessions_per_principal)
 
     def sessions_of(
         self, principal: str, now: Optional[datetime.datetime] = None

@@ -3,7 +3,7 @@ becomes at most one write (two when the session moves to a new id), and
 the cookie is set or deleted."""
 import dataclasses
 import logging
-from typing import AbstractSet, Any, Mapping, Optional
+from typing import AbstractSet, Any, Callable, Mapping, Optional
 
 from .cookie import SessionCookie
 from .store import UNCHANGED, StoredSession
@@ -31,6 +31,9 @@ class Outcome:
     invalidated: bool
     #: The cookie was signed with an older secret.
     resign: bool
+    #: Deletes the old store's cookie from the response, when this request
+    #: took in a session of that store; else ``None``.
+    forget_old: Optional[Callable[[Any], None]] = None
 
     @property
     def worth_storing(self) -> bool:
@@ -45,33 +48,43 @@ class WriteBack:
         self.cookie = cookie
 
     def write(self, outcome: Outcome, response: Any) -> None:
+        if outcome.forget_old is not None:
+            # First: when the old cookie has this package's name, setting
+            # ours takes its deletion back.
+            outcome.forget_old(response)
         if outcome.stored_id is None:
-            self._write_new(outcome, response)
+            stored = self._write_new(outcome, response)
         elif outcome.stored_id != outcome.session_id:
-            self._write_moved(outcome, outcome.stored_id, response)
+            stored = self._write_moved(outcome, outcome.stored_id, response)
         else:
-            self._write_changes(outcome, response)
+            stored = self._write_changes(outcome, response)
+        principal = outcome.stored.principal
+        if stored and outcome.principal_changed and principal is not None:
+            self.store.limit_sessions_of(principal)
 
-    def _write_new(self, outcome: Outcome, response: Any) -> None:
+    def _write_new(self, outcome: Outcome, response: Any) -> bool:
         if not outcome.worth_storing:
             # A cookie naming a session that is gone is left alone: a
             # newer response (a sign-in in another tab) may have replaced
             # it.  Only invalidate() ends it, on its own response.
             if outcome.invalidated and outcome.cookie_id is not None:
                 self.cookie.delete(response)
-            return
+            return False
         self.store.insert(outcome.session_id, outcome.stored)
         self.cookie.set(response, outcome.session_id, self._max_age(outcome))
+        return True
 
-    def _write_moved(self, outcome: Outcome, old_id: str, response: Any) -> None:
+    def _write_moved(self, outcome: Outcome, old_id: str, response: Any) -> bool:
         # Insert first: a failed insert must not lose the session.
-        self._write_new(outcome, response)
-        if not self.store.delete(old_id) and outcome.worth_storing:
+        stored = self._write_new(outcome, response)
+        if not self.store.delete(old_id) and stored:
             # Revoked while this request ran: do not bring it back.
             self.store.delete(outcome.session_id)
             self.cookie.leave(response)
+            return False
+        return stored
 
-    def _write_changes(self, outcome: Outcome, response: Any) -> None:
+    def _write_changes(self, outcome: Outcome, response: Any) -> bool:
         stored = outcome.stored
         if outcome.changed:
             self.store.check_size(stored)
@@ -87,10 +100,11 @@ class WriteBack:
             )
             if not found:
                 log.info("session was deleted while this request ran; not restoring it")
-                return
+                return False
         max_age = self._max_age(outcome)
         if outcome.resign or (outcome.renewed and max_age is not None):
             self.cookie.set(response, outcome.session_id, max_age)
+        return True
 
     def _max_age(self, outcome: Outcome) -> Optional[int]:
         if outcome.stored.timeout is not None:

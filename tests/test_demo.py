@@ -197,6 +197,23 @@ def test_sign_out_everywhere_else_revokes_the_other_sessions(mongodb_uri, collec
     assert '<strong id="user">Dana</strong>' in laptop.get("/").text
 
 
+def test_a_sixth_sign_in_signs_out_the_least_recently_active_device(mongodb_uri, collection):
+    devices = [Shopper(mongodb_uri, collection) for _ in range(6)]  # development.ini: 5
+    for device in devices:
+        device.get("/")
+        device.post("/sign-in", name="Dana")
+
+    assert '<strong id="user">Dana</strong>' not in devices[0].get("/").text
+    for device in devices[1:]:
+        assert '<strong id="user">Dana</strong>' in device.get("/").text
+    page = devices[-1].get("/session")
+    assert "Dana is also signed in 4 more time(s)" in page.text
+    assert "A user keeps at most 5 sessions" in page.text
+    (sign_in,) = [shown for label, shown in requests_shown(page) if label == "POST /sign-in"]
+    # A visitor with nothing stored yet: the insert, then the limit's find and delete.
+    assert re.findall(r'<code class="name">(\w+)</code>', sign_in) == ["insert", "find", "delete"]
+
+
 def test_sign_out_everywhere_else_needs_a_signed_in_user(shopper):
     shopper.get("/")
 

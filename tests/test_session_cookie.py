@@ -63,6 +63,10 @@ def test_other_cookies_around_it_do_not_hide_it():
     assert read(header) == (SESSION_ID, False)
 
 
+def test_a_value_in_double_quotes_is_read_as_rfc_6265_allows():
+    assert read(f'session="{signed(SESSION_ID)}"') == (SESSION_ID, False)
+
+
 def test_a_cookie_named_with_a_prefix_is_read_by_its_whole_name():
     cookie = SessionCookie([SECRET], "__Host-session", secure=True)
     header = f"session={signed(OTHER_ID)}; __Host-session={signed(SESSION_ID)}"

@@ -48,7 +48,8 @@ DEFAULTS = {
     "reaper": "ttl", "reap_interval": 60, "serializer": "bson", "read_preference": "primary",
     "client_callable": None,
     "username": None, "password": None, "server_selection_timeout": 3.0,
-    "operation_timeout": 3.0, "max_size": 262144,
+    "operation_timeout": 3.0, "max_size": 262144, "max_sessions_per_principal": None,
+    "import_from": None,
 }
 
 
@@ -103,6 +104,9 @@ COERCIONS = {  # setting: [(as given, as parsed), ...] -- ini strings and typed 
     "server_selection_timeout": [("0.5", 0.5), ("10", 10.0), (2, 2.0)],
     "operation_timeout": [("0.5", 0.5), (" 10 ", 10.0), (2, 2.0)],
     "max_size": [("1024", 1024), (16 * 1024 * 1024, 16 * 1024 * 1024)],
+    "max_sessions_per_principal": [("5", 5), (" 1 ", 1), (3, 3), ("none", None)],
+    "import_from": [("tests.test_settings:make_client", make_client),
+                    (make_client, make_client), ("none", None)],
 }
 
 
@@ -187,9 +191,12 @@ ERRORS = {  # expected form: {setting: [bad values]}
     '"bson", "json", "pickle" or the dotted name of an object with dumps() and loads()': {
         "serializer": ["no_such_module.codec", "os", "", object()]},
     "a dotted name of an importable object": {
-        "client_callable": ["no_such_module.factory", ".."]},
+        "client_callable": ["no_such_module.factory", ".."],
+        "import_from": ["no_such_module.importer"]},
     "the dotted name of a callable(settings) -> MongoClient": {
         "client_callable": ["os.sep", 42]},
+    "the dotted name of a callable(request) -> mapping or None": {
+        "import_from": ["os.sep", {"cart": {}}]},
     "a number of seconds above 0": {
         "server_selection_timeout": ["0", -1, "soon", "none", "inf", True]},
     'a number of seconds above 0 or "none"': {
@@ -308,6 +315,21 @@ def test_build_options_without_prefix_names_the_bare_option():
 def test_a_bad_limit_is_refused(value, message):
     with pytest.raises(ConfigurationError) as error:
         options_from_settings({"mongosession.secret": "s" * 32, "mongosession.max_size": value})
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0", "mongosession.max_sessions_per_principal must be a whole number of sessions, "
+          "at least 1 or \"none\", not '0'"),
+    ("few", "mongosession.max_sessions_per_principal must be a whole number of sessions "
+            "or \"none\", not 'few'"),
+    ("2.5", "mongosession.max_sessions_per_principal must be a whole number of sessions "
+            "or \"none\", not '2.5'"),
+])
+def test_a_bad_session_limit_is_refused(value, message):
+    with pytest.raises(ConfigurationError) as error:
+        options_from_settings({"mongosession.secret": "s" * 32,
+                               "mongosession.max_sessions_per_principal": value})
     assert str(error.value) == message
 
 

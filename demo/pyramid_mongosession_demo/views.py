@@ -163,6 +163,7 @@ def your_session(request: Any) -> Dict[str, Any]:
         "document": document,
         "principal": request.session.principal,
         "others": _other_sessions(request),
+        "limit": get_session_store(request.registry).max_sessions_per_principal,
         "expires_in": int((document["expires"] - now).total_seconds())
         if document.get("expires") else None,
         "this_request": recorder.current(),
