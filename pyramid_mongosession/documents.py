@@ -10,7 +10,7 @@ from bson.errors import InvalidDocument
 from .errors import SessionTooLargeError
 from .keys import escape_key, hash_id, unescape_key
 
-_OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed")
+_OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed", "device")
 # Any id is stored as 32 bytes: sizing a document needs no hash.
 _SIZED_ID = bytes(32)
 
@@ -24,6 +24,9 @@ class StoredSession:
     principal: Optional[str] = None
     #: The last renewal; ``None`` in documents of earlier versions.
     renewed: Optional[datetime.datetime] = None
+    #: What :mod:`.devices` recorded of the request that inserted it;
+    #: written by inserts only, so not read back.
+    device: Optional[Dict[str, str]] = None
 
 
 class Documents:

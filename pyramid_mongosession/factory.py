@@ -8,6 +8,7 @@ from pyramid.interfaces import ISessionFactory
 from zope.interface import implementer
 
 from .cookie import SessionCookie
+from .devices import DeviceRecorder
 from .expiry import ExpiryRule, StoredTime, utc_now
 from .serializers import codec_for
 from .session import MongoSession
@@ -40,6 +41,8 @@ class FactoryOptions(TypedDict, total=False):
     max_size: int
     max_sessions_per_principal: Optional[int]
     import_from: Optional[Callable[[Any], Optional[Mapping[str, Any]]]]
+    record_user_agent: bool
+    record_client_address: bool
 
 
 @implementer(ISessionFactory)
@@ -127,6 +130,8 @@ class MongoSessionFactory:
             samesite=options.cookie_samesite,
         )
         self._write_back = WriteBack(self.store, self.cookie)
+        recorder = DeviceRecorder(options.record_user_agent, options.record_client_address)
+        self._record_device = recorder if recorder else None
 
     def __call__(self, request: Any) -> MongoSession:
         session_id, resign = self.cookie.read(request)
@@ -139,6 +144,7 @@ class MongoSessionFactory:
             clock=self.now,
             cookie_on_exception=self.options.cookie_on_exception,
             importer=self.options.import_from,
+            record_device=self._record_device,
         )
 
 def _time_limit(collection: Any, operation_timeout: Optional[float]) -> Optional[float]:

@@ -3,10 +3,14 @@ them, reap expired ones in batches, count.  None runs in a request unless
 the application calls it; all read from the primary."""
 import dataclasses
 import datetime
+import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
+from .devices import device_fields
 from .expiry import ExpiryRule
 from .keys import hash_id, hashed_id_text
+
+_HASHED_ID = re.compile(r"[0-9a-fA-F]{64}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +26,12 @@ class SessionInfo:
     renewed: Optional[datetime.datetime]
     #: The session's own timeout (``adjust_timeout``), if any.
     timeout: Optional[int]
+    #: The ``User-Agent`` of the request that created it, when
+    #: ``mongosession.record_user_agent`` was on (cut, made printable).
+    user_agent: Optional[str] = None
+    #: The address of the client that created it, when
+    #: ``mongosession.record_client_address`` was on.
+    client_address: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +51,15 @@ def _check_principal(principal: Any) -> str:
     if not isinstance(principal, str) or not principal:
         raise ValueError(f"principal must be a non-empty str, not {principal!r}")
     return principal
+
+
+def _stored_id_of(hashed_id: Any) -> bytes:
+    """The ``_id`` a hashed id in hex (as ``sessions_of`` lists) names."""
+    if not isinstance(hashed_id, str) or not _HASHED_ID.fullmatch(hashed_id):
+        raise ValueError(
+            f"a hashed id as sessions_of lists it is 64 hex digits, not {hashed_id!r}"
+        )
+    return bytes.fromhex(hashed_id)
 
 
 class AcrossSessions:
@@ -85,6 +104,17 @@ class AcrossSessions:
         )
         return int(result.deleted_count)
 
+    def revoke_listed(self, principal: str, hashed_id: str) -> bool:
+        """Delete the session of ``principal`` that ``sessions_of`` lists
+        as ``hashed_id``; ``False`` when no session of ``principal`` has it."""
+        stored_id = _stored_id_of(hashed_id)
+        result = self._call(
+            self.collection.delete_one,
+            {"_id": stored_id, "principal": _check_principal(principal)},
+            action=f"revoke a session of {principal!r}",
+        )
+        return bool(result.deleted_count)
+
     def keep_most_recent(self, principal: str, keep: int) -> int:
         """Delete the live sessions of ``principal`` but the ``keep`` most
         recently renewed; the number deleted.  Every request that runs it
@@ -118,7 +148,7 @@ class AcrossSessions:
             "principal": _check_principal(principal),
             "expires": self.expiry.live_expires(now),
         }
-        fields = {"created": 1, "expires": 1, "timeout": 1, "renewed": 1}
+        fields = {"created": 1, "expires": 1, "timeout": 1, "renewed": 1, "device": 1}
 
         def find() -> List[Mapping[str, Any]]:
             return list(self.collection.find(query, fields).sort("created", 1))
@@ -135,7 +165,11 @@ class AcrossSessions:
         created, expires = document["created"], document.get("expires")
         timeout = document.get("timeout")
         renewed = self.expiry.known_renewal(created, expires, document.get("renewed"), timeout)
-        return SessionInfo(hashed_id_text(document["_id"]), created, expires, renewed, timeout)
+        device = device_fields(document.get("device"))
+        return SessionInfo(
+            hashed_id_text(document["_id"]), created, expires, renewed, timeout,
+            user_agent=device.get("user_agent"), client_address=device.get("address"),
+        )
 
     def reap(
         self,

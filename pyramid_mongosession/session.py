@@ -102,6 +102,11 @@ class MongoSession:
       Called with the request when it carries no cookie of this package,
       for the data of a session of another store to take in (see
       :mod:`pyramid_mongosession.importers`); or ``None``.
+
+    ``record_device``
+      Called with the request that creates a stored session, for what to
+      record of its device (a :class:`~pyramid_mongosession.devices.DeviceRecorder`);
+      or ``None``.
     """
 
     def __init__(
@@ -115,6 +120,7 @@ class MongoSession:
         clock: Callable[[], datetime.datetime],
         cookie_on_exception: bool,
         importer: Optional[Callable[[Any], Any]] = None,
+        record_device: Optional[Callable[[Any], Optional[Dict[str, str]]]] = None,
     ):
         self._request = request
         self._store = store
@@ -122,6 +128,7 @@ class MongoSession:
         self._now = clock
         self._cookie_on_exception = cookie_on_exception
         self._importer = importer
+        self._record_device = record_device
         self._forget_old: Optional[Callable[[Any], None]] = None
         self._rule: ExpiryRule = store.expiry
         self._cookie_id = cookie_id
@@ -205,7 +212,7 @@ class MongoSession:
         self._keys.settle(self._data)
         if self._stored_id is not None and not self._touched():
             return
-        self._writer.write(self._outcome(), response)
+        self._writer.write(self._outcome(request), response)
 
     def _touched(self) -> bool:
         """Whether a stored session has anything to write or re-sign."""
@@ -218,7 +225,20 @@ class MongoSession:
             or self._id != self._stored_id
         )
 
-    def _outcome(self) -> Outcome:
+    def _device_of(self, request: Any) -> Optional[Dict[str, str]]:
+        """What to record of the device of a request that inserts a
+        document: a new session, or one moved at sign-in, which is then
+        recorded afresh (not the device of whoever planted the old id)."""
+        inserts = self._stored_id is None or self._id != self._stored_id
+        if (
+            inserts
+            and self._record_device is not None
+            and (self._data or self._principal is not None)
+        ):
+            return self._record_device(request)
+        return None
+
+    def _outcome(self, request: Any) -> Outcome:
         changed = self._keys.changed
         life = self._life
         return Outcome(
@@ -232,6 +252,7 @@ class MongoSession:
                 life.own_timeout,
                 self._principal,
                 life.last_renewal,
+                self._device_of(request),
             ),
             changed={key: self._data[key] for key in changed},
             removed=self._keys.removed,

@@ -67,6 +67,8 @@ class Options:
     max_size: int = 256 * 1024
     max_sessions_per_principal: Optional[int] = None
     import_from: Optional[Callable[[Any], Optional[Mapping[str, Any]]]] = None
+    record_user_agent: bool = False
+    record_client_address: bool = False
 
 
 
@@ -101,6 +103,8 @@ def _coercers(
         "max_size": coerce.whole_number(1024, "bytes"),
         "max_sessions_per_principal": coerce.optional(coerce.whole_number(1, "sessions")),
         "import_from": coerce.a_callable(resolve, "a callable(request) -> mapping or None"),
+        "record_user_agent": coerce.boolean,
+        "record_client_address": coerce.boolean,
     }
 
 

@@ -264,6 +264,17 @@ class SessionStore:
                 keep.append(move.old_id)
         return self._across.revoke(principal, keep)
 
+    def revoke_one(self, principal: str, hashed_id: str) -> bool:
+        """Delete the one session of ``principal`` that :meth:`sessions_of`
+        lists as ``hashed_id`` ("sign out this device"); whether it did.
+
+        It deletes only a session of ``principal``: for the id of another
+        principal's session it returns ``False``, as for a session that
+        has ended, so ids a user sends can neither end nor reveal anyone
+        else's sessions.  Anything but 64 hex digits raises ``ValueError``.
+        """
+        return self._across.revoke_listed(principal, hashed_id)
+
     def limit_sessions_of(self, principal: str) -> int:
         """Revoke the live sessions of ``principal`` beyond
         ``max_sessions_per_principal``, the least recently active first (by

@@ -146,3 +146,31 @@ def test_your_session_page_shows_the_document_and_the_commands(demo, page):
     add = next(text for text in shown if text.startswith("POST /cart/add"))
     assert "insert" in add
     screenshot(page, "your-session.png")
+
+
+def test_where_youre_signed_in_signs_out_the_other_browser(demo, browser):
+    laptop, phone = (
+        browser.new_context(viewport={"width": 1100, "height": 720}, user_agent=agent).new_page()
+        for agent in ("Mozilla/5.0 (X11; Linux x86_64) Laptop", "Mozilla/5.0 (iPhone) Phone")
+    )
+    for page in (laptop, phone):
+        page.goto(demo.url)
+        page.fill("#name", "Dana")
+        page.click("#sign-in")
+
+    laptop.goto(demo.url + "session")
+    rows = laptop.locator("#devices tr:has(td)")
+    assert rows.nth(0).inner_text().startswith("Mozilla/5.0 (X11; Linux x86_64) Laptop")
+    assert "this device" in rows.nth(0).inner_text()
+    assert rows.nth(1).inner_text().startswith("Mozilla/5.0 (iPhone) Phone")
+    assert "127.0.0.1" in rows.nth(1).inner_text()
+    screenshot(laptop, "where-signed-in.png")
+
+    laptop.click("#devices .sign-out-device")
+
+    assert laptop.locator(".flash").inner_text() == "Signed out that device."
+    assert laptop.locator("#no-others").is_visible()
+    phone.goto(demo.url)
+    assert phone.locator("#sign-in").is_visible()
+    for page in (laptop, phone):
+        page.context.close()

@@ -197,6 +197,47 @@ def test_sign_out_everywhere_else_revokes_the_other_sessions(mongodb_uri, collec
     assert '<strong id="user">Dana</strong>' in laptop.get("/").text
 
 
+def test_where_youre_signed_in_lists_each_device_and_signs_out_one(mongodb_uri, collection):
+    laptop, phone = (Shopper(mongodb_uri, collection) for _ in range(2))
+    laptop.app.extra_environ.update(HTTP_USER_AGENT="Laptop Firefox", REMOTE_ADDR="192.0.2.1")
+    phone.app.extra_environ.update(HTTP_USER_AGENT="Phone Safari", REMOTE_ADDR="192.0.2.2")
+    for device in (laptop, phone):
+        device.get("/")
+        device.post("/sign-in", name="Dana")
+
+    page = laptop.get("/session")
+
+    rows = re.findall(r"<tr( class=\"this-device\")?>\s*<td[^>]*><code>([^<]+)</code></td>"
+                      r"\s*<td>([^<]+)</td>", page.text)
+    assert rows == [(' class="this-device"', "Laptop Firefox", "192.0.2.1"),
+                    ("", "Phone Safari", "192.0.2.2")]
+    phones_id = re.search(r'name="id" value="(\w+)"', page.text).group(1)
+
+    page = laptop.post("/sign-out-device", id=phones_id).follow()
+
+    assert "Signed out that device." in page.text
+    assert "None: Dana is signed in only here." in page.text
+    assert '<strong id="user">Dana</strong>' not in phone.get("/").text
+    (sign_out,) = [shown for label, shown in requests_shown(laptop.get("/session"))
+                   if label == "POST /sign-out-device"]
+    # This session's find, the one delete, and the update that stores the flash message.
+    assert re.findall(r'<code class="name">(\w+)</code>', sign_out) == ["find", "delete", "update"]
+    assert "already signed out" in laptop.post("/sign-out-device", id=phones_id).follow().text
+    assert "already signed out" in laptop.post("/sign-out-device", id="nonsense").follow().text
+
+
+def test_signing_out_a_device_needs_the_csrf_token(mongodb_uri, collection):
+    laptop, phone = (Shopper(mongodb_uri, collection) for _ in range(2))
+    for device in (laptop, phone):
+        device.get("/")
+        device.post("/sign-in", name="Dana")
+    phones_id = re.search(r'name="id" value="(\w+)"', laptop.get("/session").text).group(1)
+
+    assert laptop.post("/sign-out-device", csrf=False, id=phones_id).status_int == 400
+
+    assert '<strong id="user">Dana</strong>' in phone.get("/").text
+
+
 def test_a_sixth_sign_in_signs_out_the_least_recently_active_device(mongodb_uri, collection):
     devices = [Shopper(mongodb_uri, collection) for _ in range(6)]  # development.ini: 5
     for device in devices:

@@ -266,9 +266,13 @@ old_sessions = PyramidCookieImporter(OLD_SECRET)
 
 def test_an_old_cookie_in_double_quotes_is_read():
     old = old_app()
-    old.get("/add/teapot")
-    value = old.cookies["session"]
-    assert len(value) % 4  # unpadded base64: quotes would break the padding
+    cart = {}
+    for item in ("teapot", "mug", "kettle", "saucer", "spoon"):
+        old.get(f"/add/{item}")
+        cart[item] = 1
+        value = old.cookies["session"]
+        if len(value) % 4:  # unpadded base64, whose padding quotes would break
+            break
     request = Request.blank("/", headers={"Cookie": f'session="{value}"'})
 
-    assert PyramidCookieImporter(OLD_SECRET)(request) == {"cart": {"teapot": 1}}
+    assert PyramidCookieImporter(OLD_SECRET)(request) == {"cart": cart}

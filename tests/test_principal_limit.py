@@ -6,17 +6,10 @@ import threading
 
 import pytest
 import webtest
-from pyramid.config import Configurator
 
 from pyramid_mongosession import SessionStoreError, get_session_store
 
-from .support import include_settings
-
-
-def sign_in(request):
-    request.session.regenerate_id()
-    request.session.principal = request.matchdict["name"]
-    return "signed in"
+from .signin_views import SIGN_IN_VIEWS, app_with_views
 
 
 def sign_in_in_place(request):
@@ -29,28 +22,13 @@ def sign_out(request):
     return "signed out"
 
 
-def whoami(request):
-    return request.session.principal
-
-
-def visit(request):
-    request.session["visits"] = request.session.get("visits", 0) + 1
-    return request.session["visits"]
-
-
-VIEWS = {"sign_in": "/sign_in/{name}", "sign_in_in_place": "/in_place/{name}",
-         "sign_out": "/sign_out", "whoami": "/whoami", "visit": "/visit"}
+VIEWS = dict(SIGN_IN_VIEWS, **{"/in_place/{name}": sign_in_in_place, "/sign_out": sign_out})
 
 
 def app_limited_to(collection, limit, **more):
     settings = {} if limit is None else {"mongosession.max_sessions_per_principal": str(limit)}
     settings.update({"mongosession." + name: value for name, value in more.items()})
-    config = Configurator(settings=include_settings(collection, settings))
-    config.include("pyramid_mongosession")
-    for name, pattern in VIEWS.items():
-        config.add_route(name, pattern)
-        config.add_view(globals()[name], route_name=name, renderer="json")
-    return config.make_wsgi_app()
+    return app_with_views(collection, settings, VIEWS)
 
 
 def browsers(wsgi, count):

@@ -149,6 +149,55 @@ def test_revoke_and_sessions(ini, collection):
     assert [d["principal"] for d in collection.find()] == ["bob"]
 
 
+def test_sessions_show_the_recorded_device_and_revoke_only_ends_one(ini, collection):
+    phone, laptop = add_sessions(collection, live=2, principal="alice")
+    collection.update_one({"_id": phone}, {"$set": {"device": {
+        "user_agent": "Mozilla/5.0 (iPhone)", "address": "192.0.2.9"}}})
+
+    status, out, _ = mongosession(ini, "sessions", "alice")
+
+    assert status == 0
+    phone_line, laptop_line = out.splitlines()[1:]
+    assert phone_line.endswith('user_agent="Mozilla/5.0 (iPhone)"  client_address=192.0.2.9')
+    assert laptop_line.endswith("user_agent=-  client_address=-")
+    rows = json.loads(mongosession(ini, "sessions", "alice", "--json")[1])
+    assert rows[0]["user_agent"] == "Mozilla/5.0 (iPhone)" and rows[1]["client_address"] is None
+
+    status, out, _ = mongosession(ini, "revoke", "alice", "--only", hashed_id_text(phone))
+
+    assert (status, out) == (0, f"revoked session {hashed_id_text(phone)} of 'alice'\n")
+    assert [d["_id"] for d in collection.find()] == [laptop]
+    assert mongosession(ini, "revoke", "alice")[1] == "revoked 1 session of 'alice'\n"
+
+
+def test_sessions_show_a_stored_control_character_escaped(ini, collection):
+    (written_by_hand,) = add_sessions(collection, live=1, principal="alice")
+    collection.update_one({"_id": written_by_hand},
+                          {"$set": {"device": {"user_agent": "\x1b[2Jgone"}}})
+
+    out = mongosession(ini, "sessions", "alice")[1]
+
+    assert "\x1b" not in out
+    assert 'user_agent="\\u001b[2Jgone"' in out
+
+
+def test_revoke_only_an_id_that_is_not_the_principals_is_status_1(ini, collection):
+    (bobs,) = add_sessions(collection, live=1, principal="bob")
+
+    status, out, err = mongosession(ini, "revoke", "alice", "--only", hashed_id_text(bobs))
+
+    assert (status, out) == (1, "")
+    assert err == f"mongosession: 'alice' has no session {hashed_id_text(bobs)}\n"
+    assert collection.count_documents({}) == 1
+
+
+def test_revoke_only_a_malformed_id_is_a_usage_error(ini, capsys):
+    with pytest.raises(SystemExit) as exit:
+        mongosession(ini, "revoke", "alice", "--only", "abc")
+    assert exit.value.code == 2
+    assert "--only: must be a hashed id as the sessions command lists it" in capsys.readouterr().err
+
+
 def test_ensure_indexes_lists_them(ini, collection):
     collection.drop_indexes()
 

@@ -49,7 +49,7 @@ DEFAULTS = {
     "client_callable": None,
     "username": None, "password": None, "server_selection_timeout": 3.0,
     "operation_timeout": 3.0, "max_size": 262144, "max_sessions_per_principal": None,
-    "import_from": None,
+    "import_from": None, "record_user_agent": False, "record_client_address": False,
 }
 
 
@@ -136,7 +136,8 @@ def test_samesite_none_in_any_case_is_the_none_attribute_value():
         assert parse(cookie_samesite=word, cookie_secure="true").cookie_samesite == "None"
 
 
-@pytest.mark.parametrize("name", ["cookie_secure", "cookie_httponly", "cookie_on_exception"])
+@pytest.mark.parametrize("name", ["cookie_secure", "cookie_httponly", "cookie_on_exception",
+                                  "record_user_agent", "record_client_address"])
 @pytest.mark.parametrize(
     "given, expected",
     [(word, True) for word in sorted(truthy)]
@@ -183,7 +184,8 @@ ERRORS = {  # expected form: {setting: [bad values]}
     WHOLE: {"reap_interval": ["none"]},
     "a cookie name (letters, digits and !#$%&'*+-.^_`|~)": {"cookie_name": ["my session", "a;b"]},
     "true or false": {"cookie_secure": ["maybe"], "cookie_httponly": [2],
-                      "cookie_on_exception": [None]},
+                      "cookie_on_exception": [None], "record_user_agent": ["ua"],
+                      "record_client_address": ["ip"]},
     '"Strict", "Lax" or "None"': {"cookie_samesite": ["loose", None, ["Lax"]]},
     '"ttl", "tween" or "off"': {"reaper": ["cron", None]},
     '"primary", "primaryPreferred", "secondary", "secondaryPreferred" or "nearest"': {

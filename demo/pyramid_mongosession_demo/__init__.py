@@ -30,6 +30,7 @@ def main(global_config: Any, **settings: Any) -> Any:
         config.add_route("sign_in", "/sign-in")
         config.add_route("sign_out", "/sign-out")
         config.add_route("sign_out_others", "/sign-out-others")
+        config.add_route("sign_out_device", "/sign-out-device")
         config.add_route("cart_add", "/cart/add")
         config.add_route("cart_remove", "/cart/remove")
         config.add_route("your_session", "/session")

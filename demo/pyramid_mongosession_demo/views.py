@@ -142,27 +142,48 @@ def _stored_document(request: Any) -> Dict[str, Any]:
     }
 
 
-def _other_sessions(request: Any) -> List[Any]:
-    """The signed-in user's sessions but this one, from the store."""
+@view_config(route_name="sign_out_device", request_method="POST")
+def sign_out_device(request: Any) -> Any:
+    principal = request.session.principal
+    if principal is None:
+        request.session.flash("Sign in first.", "error")
+        return HTTPSeeOther(request.route_url("your_session"))
+    store = get_session_store(request.registry)
+    try:
+        ended = store.revoke_one(principal, request.POST.get("id", ""))
+    except ValueError:  # not an id the page listed
+        ended = False
+    if ended:
+        request.session.flash("Signed out that device.")
+    else:
+        request.session.flash("That device was already signed out.", "error")
+    return HTTPSeeOther(request.route_url("your_session"))
+
+
+def _devices(request: Any) -> List[Dict[str, Any]]:
+    """Where the signed-in user is signed in, this device first."""
     principal = request.session.principal
     if principal is None:
         return []
+    store = get_session_store(request.registry)
     with request.registry.demo_database.recorder.paused():
-        store = get_session_store(request.registry)
         sessions = store.sessions_of(principal)
     this_one = store.hashed_id(request.session.id)
-    return [info for info in sessions if info.hashed_id != this_one]
+    listed = [{"info": info, "this": info.hashed_id == this_one} for info in sessions]
+    return sorted(listed, key=lambda device: not device["this"])
 
 
 @view_config(route_name="your_session", renderer="templates/session.jinja2")
 def your_session(request: Any) -> Dict[str, Any]:
     recorder = request.registry.demo_database.recorder
     document = _stored_document(request)
+    devices = _devices(request)
     now = datetime.datetime.now(datetime.timezone.utc)
     return {
         "document": document,
         "principal": request.session.principal,
-        "others": _other_sessions(request),
+        "devices": devices,
+        "others": [device for device in devices if not device["this"]],
         "limit": get_session_store(request.registry).max_sessions_per_principal,
         "expires_in": int((document["expires"] - now).total_seconds())
         if document.get("expires") else None,

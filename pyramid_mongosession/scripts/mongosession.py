@@ -54,13 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--json", action="store_true", help="print JSON")
     revoke = commands.add_parser(
-        "revoke", help="delete every session of a principal",
-        description="Delete every session of PRINCIPAL: signs them out everywhere.",
+        "revoke", help="delete every session of a principal, or one",
+        description="Delete every session of PRINCIPAL: signs them out everywhere. "
+        "With --only, delete just the session of that hashed id, as the sessions "
+        "command lists it.",
     )
     revoke.add_argument("principal", metavar="PRINCIPAL")
+    revoke.add_argument("--only", type=_hashed_id, metavar="HASHED_ID",
+                        help="the one session to delete (64 hex digits)")
     sessions = commands.add_parser(
         "sessions", help="list the live sessions of a principal",
-        description="List the live sessions of PRINCIPAL (hashed ids, never the ids).",
+        description="List the live sessions of PRINCIPAL (hashed ids, never the ids), "
+        "with the user agent and address that created each, when recorded.",
     )
     sessions.add_argument("principal", metavar="PRINCIPAL")
     sessions.add_argument("--json", action="store_true", help="print JSON")
@@ -71,6 +76,14 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number above 0, not {text!r}")
     return int(text)
+
+
+def _hashed_id(text: str) -> str:
+    if len(text) != 64 or any(char not in "0123456789abcdefABCDEF" for char in text):
+        raise argparse.ArgumentTypeError(
+            f"must be a hashed id as the sessions command lists it (64 hex digits), not {text!r}"
+        )
+    return text
 
 
 def main(argv: Sequence[str] = sys.argv, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -152,8 +165,15 @@ def stats(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
 
 
 def revoke(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
-    count = store.revoke(args.principal)
-    print(f"revoked {count:,} sessions of {args.principal!r}", file=out)
+    if args.only is None:
+        count = store.revoke(args.principal)
+        noun = "session" if count == 1 else "sessions"
+        print(f"revoked {count:,} {noun} of {args.principal!r}", file=out)
+        return
+    if store.revoke_one(args.principal, args.only):
+        print(f"revoked session {args.only} of {args.principal!r}", file=out)
+    else:
+        raise LookupError(f"{args.principal!r} has no session {args.only}")
 
 
 def sessions(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
@@ -165,6 +185,8 @@ def sessions(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
             "renewed": _when(info.renewed),
             "expires": _when(info.expires),
             "own_timeout": info.timeout,
+            "user_agent": info.user_agent,
+            "client_address": info.client_address,
         }
         for info in found
     ]
@@ -173,8 +195,16 @@ def sessions(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
         return
     print(f"{len(rows)} live sessions of {args.principal!r}", file=out)
     for row in rows:
-        shown = (f"{key}={'-' if value is None else value}" for key, value in row.items())
+        shown = (f"{key}={_shown(value)}" for key, value in row.items())
         print("  " + "  ".join(shown), file=out)
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str) and (" " in value or not value.isprintable()):
+        return json.dumps(value)  # a user agent: quoted, control characters escaped
+    return str(value)
 
 
 def _when(moment: Optional[datetime.datetime]) -> Optional[str]:
