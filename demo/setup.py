@@ -8,7 +8,7 @@ setup(
     packages=find_packages(),
     package_data={"pyramid_mongosession_demo": ["templates/*.jinja2", "static/*"]},
     zip_safe=False,
-    python_requires=">=3.9",
+    python_requires=">=3.11",
     install_requires=[
         "pyramid_mongosession",
         "pyramid_jinja2",

@@ -198,6 +198,37 @@ def test_revoke_only_a_malformed_id_is_a_usage_error(ini, capsys):
     assert "--only: must be a hashed id as the sessions command lists it" in capsys.readouterr().err
 
 
+def test_trailing_key_value_arguments_are_variables_of_the_ini_file(
+    tmp_path, mongodb_uri, collection
+):
+    add_sessions(collection, live=3)
+    ini = write_ini(tmp_path / "vars.ini", mongodb_uri, collection,
+                    **{"mongosession.collection": "%(sessions)s"})
+
+    status, out, err = mongosession(ini, "stats", "--json", f"sessions={collection.name}")
+
+    assert (status, err) == (0, "")
+    assert json.loads(out)["live"] == 3
+    status, out, _ = mongosession(ini, "sessions", "alice", f"sessions={collection.name}")
+    assert out == "0 live sessions of 'alice'\n"
+
+
+def test_a_variable_without_an_equals_sign_is_a_usage_error(ini, capsys):
+    with pytest.raises(SystemExit) as exit:
+        mongosession(ini, "stats", "sessions")
+    assert exit.value.code == 2
+    assert "Variable assignment 'sessions' invalid" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    from pyramid_mongosession import __version__
+
+    with pytest.raises(SystemExit) as exit:
+        mongosession("--version")
+    assert exit.value.code == 0
+    assert capsys.readouterr().out == f"mongosession (pyramid_mongosession) {__version__}\n"
+
+
 def test_ensure_indexes_lists_them(ini, collection):
     collection.drop_indexes()
 
@@ -312,4 +343,8 @@ def test_the_installed_command_fails_in_one_line_when_the_database_is_down(
     assert done.returncode == 1
     assert done.stderr.startswith("mongosession: cannot count the sessions: ")
     assert len(done.stderr.splitlines()) == 1
+    # What the server said and how long it waited, not pymongo's topology dump.
+    assert done.stderr.endswith("s)\n") and "(no server answered within " in done.stderr
+    assert "Topology" not in done.stderr and "configured timeouts" not in done.stderr
+    assert len(done.stderr) < 200
     assert time.monotonic() - started < 10

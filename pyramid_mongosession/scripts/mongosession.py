@@ -5,20 +5,24 @@ import dataclasses
 import datetime
 import json
 import logging
+import re
 import sys
 import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
+from pymongo.errors import ServerSelectionTimeoutError
 from pyramid.exceptions import ConfigurationError, ConfigurationExecutionError
 from pyramid.paster import bootstrap, setup_logging
+from pyramid.scripts.common import parse_vars
 
-from .. import SessionStoreError, get_session_store
+from .. import SessionStoreError, __version__, get_session_store
 
 DESCRIPTION = """\
 Look after the sessions of the Pyramid application described by CONFIG_URI
 (a paste ini file, optionally followed by #app_name): the store its
-pyramid_mongosession session factory uses.
+pyramid_mongosession session factory uses.  KEY=VALUE arguments after the
+command set variables for the ini file, as with pserve and ptweens.
 """
 
 
@@ -29,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Each command has its own help: mongosession development.ini reap --help",
     )
     parser.add_argument("config_uri", metavar="CONFIG_URI", help="e.g. production.ini")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s (pyramid_mongosession) {__version__}"
+    )
     parser.add_argument(
         "-v", "--verbose", action="store_true",
         help="on failure, print the traceback too; log as the ini file's logging "
@@ -69,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sessions.add_argument("principal", metavar="PRINCIPAL")
     sessions.add_argument("--json", action="store_true", help="print JSON")
+    for command in commands.choices.values():
+        command.add_argument(
+            "config_vars", nargs="*", metavar="KEY=VALUE",
+            help="a variable for the ini file, e.g. db_url=mongodb://db1/shop",
+        )
     return parser
 
 
@@ -88,7 +100,12 @@ def _hashed_id(text: str) -> str:
 
 def main(argv: Sequence[str] = sys.argv, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """The console script; returns the exit status."""
-    args = build_parser().parse_args(list(argv[1:]))
+    parser = build_parser()
+    args = parser.parse_args(list(argv[1:]))
+    try:
+        args.config_vars = parse_vars(args.config_vars)
+    except ValueError as error:
+        parser.error(str(error))
     try:
         env = _load(args)
     except Exception as error:  # whatever loading the application raises
@@ -111,10 +128,10 @@ def main(argv: Sequence[str] = sys.argv, out: TextIO = sys.stdout, err: TextIO =
 
 def _load(args: argparse.Namespace) -> Dict[str, Any]:
     if args.verbose:
-        setup_logging(args.config_uri)
+        setup_logging(args.config_uri, global_conf=args.config_vars)
     else:
         logging.basicConfig(level=logging.ERROR, format="mongosession: %(message)s")
-    env: Dict[str, Any] = bootstrap(args.config_uri)
+    env: Dict[str, Any] = bootstrap(args.config_uri, options=args.config_vars)
     return env
 
 
@@ -125,9 +142,26 @@ def _one_line(error: BaseException) -> str:
     if isinstance(error, ConfigurationExecutionError):
         error = error.evalue  # not Pyramid's "in: Line 0 of file None" wrapping
     text = " ".join(str(error).split())
+    if isinstance(getattr(error, "error", error), ServerSelectionTimeoutError):
+        text = _without_topology(text)
     if not isinstance(error, _EXPLAINED) or not text:
         text = f"{type(error).__name__}: {text}".rstrip(": ")
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+_SELECTION_TIMEOUT = re.compile(r", Timeout: ([0-9.]+)s, Topology Description: .*$")
+_CONFIGURED_TIMEOUTS = re.compile(r" \(configured timeouts: [^)]*\)")
+
+
+def _without_topology(text: str) -> str:
+    """pymongo's server selection error, without the topology description
+    and the socket timeouts it appends: what each server said, and how
+    long the command waited."""
+    waited = _SELECTION_TIMEOUT.search(text)
+    if waited:
+        seconds = float(waited.group(1))
+        text = text[: waited.start()] + f" (no server answered within {seconds:.1f} s)"
+    return _CONFIGURED_TIMEOUTS.sub("", text)
 
 
 def ensure_indexes(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
