@@ -8,7 +8,12 @@ and bytes sent to it, for six views; keys that survive concurrent writes to
 one session; and, for pyramid_mongosession, reads with 100 and with 100,000
 stored sessions, and the serving process's memory after 100 and after
 10,000 sessions.  Writes bench/results/<date>.json, bench/results/latest.md
-and docs/benchmark.png."""
+and docs/benchmark.png.
+
+Results are outputs: git ignores bench/results/ but for the reference run
+(reference.md and reference.json) that docs/performance.rst cites, and
+whose chart docs/benchmark.png is.  A new reference replaces those three
+and that page's figures together."""
 import argparse
 import datetime
 import functools

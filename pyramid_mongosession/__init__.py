@@ -46,7 +46,7 @@ def session_factory_from_settings(
     Parameters:
 
     ``settings``
-      A Pyramid settings dict.
+      A Pyramid settings dict.  Required.
 
     ``resolve``
       Resolves dotted names (``serializer``, ``client_callable``).
@@ -71,6 +71,7 @@ def client_from_settings(settings: Mapping[str, Any], **client_options: Any) -> 
 
     ``settings``
       A Pyramid settings dict with the ``mongosession.*`` settings.
+      Required.
 
     ``**client_options``
       Passed on to ``pymongo.MongoClient``, where they win over the
@@ -81,8 +82,17 @@ def client_from_settings(settings: Mapping[str, Any], **client_options: Any) -> 
 
 def includeme(config: Configurator) -> None:
     """Register the session factory from the ``mongosession.*`` settings,
-    ensure the TTL index when the configuration is committed, and add the
-    write-back and reaper tweens."""
+    ensure the indexes when the configuration is committed, and add the
+    write-back and reaper tweens.  Use it as
+    ``config.include("pyramid_mongosession")`` or in
+    ``pyramid.includes``.  A session factory the application sets itself
+    with ``config.set_session_factory`` wins.
+
+    Parameters:
+
+    ``config``
+      The application's :class:`pyramid.config.Configurator`.  Required.
+    """
     # Around pyramid_tm's tween, whichever is included first: the session is
     # written after the transaction commits.  Inside the debug toolbar's, so
     # the toolbar sees what the write-back raises.
@@ -114,7 +124,13 @@ def get_session_store(registry: Registry) -> SessionStore:
     ``sessions_of``, ``reap`` and ``stats``.
 
     Raises :class:`LookupError` when the application's session factory is
-    not a :class:`MongoSessionFactory`."""
+    not a :class:`MongoSessionFactory`.
+
+    Parameters:
+
+    ``registry``
+      The application's :class:`pyramid.registry.Registry`.  Required.
+    """
     factory = registered_factory(registry)
     if factory is None:
         raise LookupError(

@@ -13,9 +13,21 @@ _TOO_LARGE_CODES = frozenset((10334, 17419, 17420))
 
 
 class SessionStoreError(Exception):
-    """The session could not be loaded from or saved to MongoDB.
+    """The session could not be loaded from or saved to MongoDB: the
+    database is unreachable, too slow (``mongosession.operation_timeout``)
+    or failing.  Raised where the session is loaded or saved; with
+    ``config.include`` an exception view for it can answer the request (a
+    503, say).
 
-    ``error`` is the pymongo exception behind it, when there is one."""
+    Parameters:
+
+    ``message``
+      What could not be done, and why.  Required.
+
+    ``error``
+      The pymongo exception behind it, kept as the ``error`` attribute.
+      Default: ``None``.
+    """
 
     def __init__(self, message: str, error: Optional[BaseException] = None):
         super().__init__(message)
@@ -23,7 +35,9 @@ class SessionStoreError(Exception):
 
 
 class SessionTooLargeError(SessionStoreError):
-    """The session would not fit into one MongoDB document (16 MB)."""
+    """A write would make the session's document larger than
+    ``mongosession.max_size`` (256 KiB by default) or MongoDB's 16 MB; the
+    message names the size, and nothing is written."""
 
 
 class SessionValueError(SessionStoreError):

@@ -53,6 +53,7 @@ class MongoSessionFactory:
 
     ``collection``
       The :class:`pymongo.collection.Collection` holding the sessions.
+      Required.
 
     ``secret``
       The secret that signs the session-id cookie, or a list of secrets: the
@@ -93,7 +94,22 @@ class MongoSessionFactory:
         options: Options,
         clock: Optional[Callable[[], datetime.datetime]] = None,
     ) -> "MongoSessionFactory":
-        """The factory for already parsed :class:`~.settings.Options`."""
+        """The factory for options already parsed, e.g. by
+        :func:`~pyramid_mongosession.settings.options_from_settings`.
+
+        Parameters:
+
+        ``collection``
+          The :class:`pymongo.collection.Collection` holding the sessions.
+          Required.
+
+        ``options``
+          The :class:`~pyramid_mongosession.settings.Options`.  Required.
+
+        ``clock``
+          A callable returning the current time as an aware UTC
+          ``datetime``; for tests.  Default: the system clock.
+        """
         factory = cls.__new__(cls)
         factory._setup(collection, options, clock)
         return factory

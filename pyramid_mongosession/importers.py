@@ -72,7 +72,14 @@ class PyramidCookieImporter:
 
     def __call__(self, request: Any) -> Optional[Dict[str, Any]]:
         """The data of the first of the request's cookies that verifies and
-        has not timed out; ``None`` if none does."""
+        has not timed out; ``None`` if none does.
+
+        Parameters:
+
+        ``request``
+          The request of a visitor without this package's cookie.
+          Required.
+        """
         for value in cookie_values(request, self._named):
             state = self._state(value)
             if state is not None:
@@ -80,7 +87,13 @@ class PyramidCookieImporter:
         return None
 
     def forget(self, response: Any) -> None:
-        """Delete the old cookie."""
+        """Delete the old cookie.
+
+        Parameters:
+
+        ``response``
+          The response that takes the import in.  Required.
+        """
         response.delete_cookie(self.cookie_name, path=self._path, domain=self._domain)
 
     def _state(self, value: bytes) -> Optional[Dict[str, Any]]:

@@ -18,8 +18,13 @@ class SessionInfo:
     """One session of a principal, as :meth:`SessionStore.sessions_of`
     lists it: never the session id, only its hash (in hex)."""
 
+    #: The SHA-256 digest of the session id in hex, as the store keeps it;
+    #: what :meth:`SessionStore.revoke_one` takes.
     hashed_id: str
+    #: When the session was created (aware UTC).
     created: datetime.datetime
+    #: When it ends unless renewed (aware UTC), or ``None`` when no timeout
+    #: applies.
     expires: Optional[datetime.datetime]
     #: The last renewal, when it can be told (not when the absolute
     #: timeout set ``expires``).
@@ -38,6 +43,7 @@ class SessionInfo:
 class SessionStats:
     """What :meth:`SessionStore.stats` counts."""
 
+    #: Sessions not expired.
     live: int
     #: Expired, not yet removed by the TTL monitor or a reaper.
     expired: int

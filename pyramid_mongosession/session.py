@@ -73,40 +73,20 @@ def _changing(method: _Method[_P, _R]) -> _Method[_P, _R]:
 
 @implementer(ISession)
 class MongoSession:
-    """A session stored in MongoDB; made by
-    :class:`~pyramid_mongosession.MongoSessionFactory` for each request.
+    """``request.session``: a :class:`pyramid.interfaces.ISession` stored
+    in MongoDB, made by :class:`~pyramid_mongosession.MongoSessionFactory`
+    for each request that uses it; applications do not make one.
 
-    Nothing is read until the session is first used, and nothing is written
-    until the response: then at most one write of what changed.
+    It is a dict of ``str`` keys, with ``created``, ``new``, flash messages
+    and the CSRF token of ``ISession``, and, beyond it, ``id``,
+    ``regenerate_id()``, ``adjust_timeout()`` and ``principal``.  Nothing is
+    read until the session is first used, and nothing is written until the
+    response: then at most one write of the keys that changed.
 
-    Parameters:
-
-    ``request``
-      The request it belongs to.
-
-    ``cookie_id``
-      The id the request's cookie carries, verified, or ``None``.
-
-    ``resign``
-      Whether the cookie was signed with an older secret.
-
-    ``store``, ``write_back``, ``clock``
-      The :class:`~pyramid_mongosession.SessionStore`, the
-      :class:`~pyramid_mongosession.writeback.WriteBack` that stores what
-      a request did, and the clock (aware UTC, to the millisecond).
-
-    ``cookie_on_exception``
-      Whether to write back for a response an exception view made.
-
-    ``importer``
-      Called with the request when it carries no cookie of this package,
-      for the data of a session of another store to take in (see
-      :mod:`pyramid_mongosession.importers`); or ``None``.
-
-    ``record_device``
-      Called with the request that creates a stored session, for what to
-      record of its device (a :class:`~pyramid_mongosession.devices.DeviceRecorder`);
-      or ``None``.
+    A key or value that cannot be stored raises ``TypeError`` or
+    ``ValueError`` at assignment, naming the key.  Changing the session
+    after it was written for the response (in a response callback) raises
+    ``RuntimeError``.
     """
 
     def __init__(
@@ -122,6 +102,39 @@ class MongoSession:
         importer: Optional[Callable[[Any], Any]] = None,
         record_device: Optional[Callable[[Any], Optional[Dict[str, str]]]] = None,
     ):
+        """What the factory hands each session.
+
+        Parameters:
+
+        ``request``
+          The request it belongs to.  Required.
+
+        ``cookie_id``
+          The id the request's cookie carries, verified, or ``None``.
+          Required.
+
+        ``resign``
+          Whether the cookie was signed with an older secret.  Required.
+
+        ``store``, ``write_back``, ``clock``
+          The ``SessionStore``, the ``WriteBack`` that stores what a request
+          did, and the clock (aware UTC, to the millisecond).  Required.
+
+        ``cookie_on_exception``
+          Whether to write back for a response an exception view made.
+          Required.
+
+        ``importer``
+          Called with the request when it carries no cookie of this
+          package, for the data of a session of another store to take in
+          (see ``pyramid_mongosession.importers``), or ``None``.
+          Default: ``None``.
+
+        ``record_device``
+          Called with the request that creates a stored session, for what
+          to record of its device (a ``DeviceRecorder``), or ``None``.
+          Default: ``None``.
+        """
         self._request = request
         self._store = store
         self._writer = write_back
@@ -353,11 +366,14 @@ class MongoSession:
     @property
     @_loaded
     def created(self) -> int:
+        """When the session was created, in seconds since the epoch."""
         return int(self._life.created.timestamp())
 
     @property
     @_loaded
     def new(self) -> bool:
+        """Whether the session is not stored yet: a new visitor's, or one
+        that started afresh in this request."""
         return self._stored_id is None
 
     @_changing
@@ -368,7 +384,9 @@ class MongoSession:
 
     @_changing
     def invalidate(self) -> None:
-        """Delete the stored session now and go on with an empty new one."""
+        """Delete the stored session now, not at the response, and go on
+        with an empty new one.  The response deletes the cookie, unless data
+        is stored after the call: that is a new session, with a new id."""
         if self._stored_id is not None:
             self._store.delete(self._stored_id)
         self._invalidated = True
@@ -376,6 +394,21 @@ class MongoSession:
 
     @_changing
     def flash(self, msg: Any, queue: str = "", allow_duplicate: bool = True) -> None:
+        """Add a flash message to a queue, kept under the key
+        ``'_f_' + queue``.
+
+        Parameters:
+
+        ``msg``
+          The message; any value the session can store.  Required.
+
+        ``queue``
+          The name of the queue.  Default: ``''``.
+
+        ``allow_duplicate``
+          Whether to add a message the queue already holds.
+          Default: ``True``.
+        """
         key = "_f_" + queue
         self._keys.check(key, [msg])
         storage = self._data.setdefault(key, [])
@@ -385,17 +418,35 @@ class MongoSession:
             self._keys.change(key)
 
     def pop_flash(self, queue: str = "") -> Any:
+        """Remove and return the messages of a queue, a list (empty when
+        there are none).
+
+        Parameters:
+
+        ``queue``
+          The name of the queue.  Default: ``''``.
+        """
         return self.pop("_f_" + queue, [])
 
     def peek_flash(self, queue: str = "") -> Any:
+        """Return the messages of a queue, a list, leaving them there.
+
+        Parameters:
+
+        ``queue``
+          The name of the queue.  Default: ``''``.
+        """
         return self.get("_f_" + queue, [])
 
     def new_csrf_token(self) -> str:
+        """Make a new CSRF token, store it under the key ``'_csrft_'`` and
+        return it."""
         token = secrets.token_hex(20)
         self["_csrft_"] = token
         return token
 
     def get_csrf_token(self) -> str:
+        """The session's CSRF token; a new one if it has none."""
         token = self.get("_csrft_")
         if token is None:
             return self.new_csrf_token()
@@ -406,15 +457,18 @@ class MongoSession:
     @property
     @_loaded
     def id(self) -> str:
-        """This session's id (what the cookie carries, signed)."""
+        """This session's id: 256 random bits from :mod:`secrets`, URL-safe,
+        what the cookie carries, signed.  The database stores only its
+        hash."""
         if self._id is None:
             self._id = new_session_id()
         return self._id
 
     @_changing
     def regenerate_id(self) -> None:
-        """Keep the data under a new id; the old document is deleted when the
-        response is made.  Call it at sign-in, against session fixation."""
+        """Keep the data, and the principal, under a new id; the old
+        document is deleted when the response is made.  Call it at sign-in,
+        against session fixation."""
         self._id = new_session_id()
         self._life.restart(self._now())
         if self._stored_id is not None:
@@ -422,8 +476,15 @@ class MongoSession:
 
     @_changing
     def adjust_timeout(self, seconds: int) -> None:
-        """Give this session its own idle timeout, stored with it; its
-        cookie then lasts as long."""
+        """Give this session its own idle timeout, stored with it ("remember
+        me"); its cookie then lasts as long, renewed with the session.
+
+        Parameters:
+
+        ``seconds``
+          The timeout, a whole number of seconds above 0; anything else
+          raises ``ValueError``.  Required.
+        """
         if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
             raise ValueError(f"timeout must be a whole number of seconds above 0, not {seconds!r}")
         self._life.change_timeout(seconds, self._now())
@@ -431,9 +492,11 @@ class MongoSession:
     @property
     @_loaded
     def principal(self) -> Optional[str]:
-        """The user this session belongs to, or ``None``; stored in its own
-        indexed field, so that the store can ``revoke`` all sessions of a
-        user ("sign out everywhere")."""
+        """The user this session belongs to, a non-empty ``str``, or
+        ``None``.  Stored in its own indexed field, not in the data, so that
+        the store can list and ``revoke`` the sessions of a user ("sign out
+        everywhere").  Set it at sign-in, after ``regenerate_id()``;
+        ``invalidate()`` forgets it.  Anything else raises ``ValueError``."""
         return self._principal
 
     @principal.setter

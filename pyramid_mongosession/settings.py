@@ -38,7 +38,9 @@ CONNECTION_OPTIONS = frozenset(
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-    """The parsed, validated configuration of one session factory."""
+    """The parsed, validated configuration of one session factory: one
+    attribute per ``mongosession.*`` setting, of the same name, with the
+    same default.  Frozen."""
 
     secret: Tuple[str, ...]
     url: str = "mongodb://localhost:27017/"
@@ -213,7 +215,20 @@ def _check_cookie_prefix(options: Options, prefix: str) -> None:
 def options_from_settings(
     settings: Mapping[str, Any], resolve: Callable[[str], Any] = _import_dotted
 ) -> Options:
-    """Read every ``mongosession.*`` key of a Pyramid settings dict."""
+    """Read and check every ``mongosession.*`` key of a Pyramid settings
+    dict, as ``includeme`` does; raises
+    :class:`~pyramid.exceptions.ConfigurationError` naming the first bad
+    setting, the expected form and the value.
+
+    Parameters:
+
+    ``settings``
+      A Pyramid settings dict.  Required.
+
+    ``resolve``
+      Resolves dotted names (``serializer``, ``client_callable``,
+      ``import_from``).  Default: :class:`pyramid.path.DottedNameResolver`.
+    """
     values = {
         key[len(PREFIX) :]: value
         for key, value in settings.items()

@@ -41,53 +41,15 @@ class PendingMove:
 
 
 class SessionStore:
-    """Reads and writes session documents in one collection.
+    """The sessions of one collection, as the session factory stores them:
+    the factory's ``store``, and what
+    :func:`~pyramid_mongosession.get_session_store` returns.
 
-    Parameters:
-
-    ``collection``
-      A :class:`pymongo.collection.Collection`.
-
-    ``codec``
-      How values are encoded (see :mod:`pyramid_mongosession.serializers`).
-
-    ``expiry``
-      The :class:`~pyramid_mongosession.expiry.ExpiryRule` that says when
-      stored sessions end.  Default: ``ExpiryRule()`` (a 1200 s idle
-      timeout).
-
-    ``ttl_index``
-      :meth:`ensure_indexes` also ensures the TTL index on ``expires``.
-      Default: ``True``.
-
-    ``ensure_indexes_later``
-      Ensure the indexes in the background after the first successful
-      command, unless :meth:`ensure_indexes_at_startup` did.
-      Default: ``False``.
-
-    ``read_preference``
-      The read preference mode of a request's read of its session, whatever
-      the collection's: a request must read what the previous one wrote.
-      Everything else reads from the primary.  Default: ``"primary"``.
-
-    ``clock``
-      Returns the current time, aware UTC; what ``reap``, ``stats`` and
-      ``sessions_of`` take as now.  Default: the system clock.
-
-    ``time_limit``
-      Seconds each MongoDB call may take, server selection included
-      (``pymongo.timeout``), or ``None`` for the client's own limits.
-      Default: ``None``.
-
-    ``max_size``
-      The largest session document it writes, in BSON bytes; a write that
-      would make one larger raises :class:`SessionTooLargeError` and
-      changes nothing.  Default: MongoDB's 16 MB.
-
-    ``max_sessions_per_principal``
-      How many live sessions one principal keeps when a session is signed
-      in (see :meth:`limit_sessions_of`), or ``None`` for no limit.
-      Default: ``None``.
+    Applications use it for the operations across sessions: ``revoke``,
+    ``revoke_one``, ``sessions_of``, ``reap``, ``count_expired``, ``stats``
+    and ``ensure_indexes``.  They read from the primary, and each MongoDB
+    call is bounded by ``mongosession.operation_timeout``; a failing one
+    raises :class:`SessionStoreError`.
     """
 
     def __init__(
@@ -104,6 +66,55 @@ class SessionStore:
         max_size: int = MAX_DOCUMENT_BYTES,
         max_sessions_per_principal: Optional[int] = None,
     ):
+        """What the session factory hands its store.
+
+        Parameters:
+
+        ``collection``
+          A ``pymongo.collection.Collection``.  Required.
+
+        ``codec``
+          How values are encoded (see ``pyramid_mongosession.serializers``).
+          Required.
+
+        ``expiry``
+          The ``ExpiryRule`` that says when stored sessions end.
+          Default: ``ExpiryRule()`` (a 1200 s idle timeout).
+
+        ``ttl_index``
+          ``ensure_indexes()`` also ensures the TTL index on ``expires``.
+          Default: ``True``.
+
+        ``ensure_indexes_later``
+          Ensure the indexes in the background after the first successful
+          command, unless ``ensure_indexes_at_startup()`` did.
+          Default: ``False``.
+
+        ``read_preference``
+          The read preference mode of a request's read of its session,
+          whatever the collection's: a request must read what the previous
+          one wrote.  Everything else reads from the primary.
+          Default: ``"primary"``.
+
+        ``clock``
+          Returns the current time, aware UTC; what ``reap``, ``stats`` and
+          ``sessions_of`` take as now.  Default: the system clock.
+
+        ``time_limit``
+          Seconds each MongoDB call may take, server selection included
+          (``pymongo.timeout``), or ``None`` for the client's own limits.
+          Default: ``None``.
+
+        ``max_size``
+          The largest session document it writes, in BSON bytes; a write
+          that would make one larger raises ``SessionTooLargeError`` and
+          changes nothing.  Default: MongoDB's 16 MB.
+
+        ``max_sessions_per_principal``
+          How many live sessions one principal keeps when a session is
+          signed in (see ``limit_sessions_of()``), or ``None`` for no limit.
+          Default: ``None``.
+        """
         self.collection = collection.with_options(
             codec_options=CodecOptions(tz_aware=True, tzinfo=datetime.timezone.utc),
             read_preference=Primary(),
@@ -160,19 +171,35 @@ class SessionStore:
             return None
 
     def hashed_id(self, session_id: str) -> str:
-        """What the store keeps of ``session_id``, as ``sessions_of`` and
-        the ``mongosession`` command show it (hex)."""
+        """What the store keeps of ``session_id``, in hex, as
+        :meth:`sessions_of` and the ``mongosession`` command show it: e.g.
+        ``store.hashed_id(request.session.id)`` tells which of a user's
+        sessions is the current one.
+
+        Parameters:
+
+        ``session_id``
+          A session id, such as ``request.session.id``.  Required.
+        """
         return hashed_id_text(hash_id(session_id))
 
     def document(self, session_id: str) -> Optional[Mapping[str, Any]]:
         """The stored document of ``session_id`` as it is, keys escaped, or
-        ``None``: for showing or debugging, not for the session's data."""
+        ``None``: for showing or debugging, not for the session's data.
+
+        Parameters:
+
+        ``session_id``
+          A session id, such as ``request.session.id``.  Required.
+        """
         found: Optional[Mapping[str, Any]] = self._call(
             self.collection.find_one, {"_id": hash_id(session_id)}, action="read the session"
         )
         return found
 
     def insert(self, session_id: str, stored: StoredSession) -> None:
+        """Store a new session under ``session_id``, checked against
+        ``max_size`` first."""
         document = self._documents.document(session_id, stored)
         check_size(bson_size(document), self.max_size)
         self._call(
@@ -223,6 +250,8 @@ class SessionStore:
         return bool(result.matched_count)
 
     def delete(self, session_id: str) -> bool:
+        """Delete the session stored under ``session_id``; whether there
+        was one."""
         result = self._call(
             self.collection.delete_one, {"_id": hash_id(session_id)}, action="delete the session"
         )
@@ -271,7 +300,18 @@ class SessionStore:
         It deletes only a session of ``principal``: for the id of another
         principal's session it returns ``False``, as for a session that
         has ended, so ids a user sends can neither end nor reveal anyone
-        else's sessions.  Anything but 64 hex digits raises ``ValueError``.
+        else's sessions.
+
+        Parameters:
+
+        ``principal``
+          A non-empty ``str``; anything else raises ``ValueError``.
+          Required.
+
+        ``hashed_id``
+          A session's ``hashed_id``, as :meth:`sessions_of` lists it: 64
+          hex digits, in either case; anything else raises ``ValueError``.
+          Required.
         """
         return self._across.revoke_listed(principal, hashed_id)
 
@@ -280,7 +320,14 @@ class SessionStore:
         ``max_sessions_per_principal``, the least recently active first (by
         their last renewal, then their creation); the number revoked.  The
         write-back calls it when a request sets a session's principal, which
-        renews that session.  Without a limit it does nothing."""
+        renews that session.  Without a limit it does nothing.
+
+        Parameters:
+
+        ``principal``
+          A non-empty ``str``; anything else raises ``ValueError``.
+          Required.
+        """
         if self.max_sessions_per_principal is None:
             return 0
         return self._across.keep_most_recent(principal, self.max_sessions_per_principal)
@@ -326,19 +373,34 @@ class SessionStore:
         return self._across.reap(now, batch_size, progress)
 
     def count_expired(self, now: Optional[datetime.datetime] = None) -> int:
-        """How many documents :meth:`reap` would delete now."""
+        """How many documents :meth:`reap` would delete now.
+
+        Parameters:
+
+        ``now``
+          What counts as now, an aware datetime.  Default: the store's
+          clock.
+        """
         return self._across.count_expired(now)
 
     def stats(self, now: Optional[datetime.datetime] = None) -> SessionStats:
         """Counts and total size of the stored sessions, in one pass over
-        the collection (``$bsonSize``: MongoDB 4.4 or later)."""
+        the collection (``$bsonSize``: MongoDB 4.4 or later).
+
+        Parameters:
+
+        ``now``
+          What counts as now for telling live sessions from expired ones,
+          an aware datetime.  Default: the store's clock.
+        """
         return self._across.stats(now)
 
     # -- indexes -------------------------------------------------------------
 
     def ensure_indexes(self) -> None:
-        """Make sure the indexes exist: ``principal`` (sparse) and, unless
-        the reaper is not ``ttl``, the TTL index on ``expires``."""
+        """Make sure the indexes exist: ``principal`` (sparse), and on
+        ``expires`` the TTL index with ``reaper = ttl``, a plain index
+        otherwise.  Idempotent; the package runs it at start-up."""
         self.indexes.ensure()
 
     def ensure_indexes_at_startup(self, collection: Any = None) -> None:
