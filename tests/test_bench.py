@@ -9,6 +9,8 @@ import pytest
 from bench import compare, profile_paths, report, steadiness
 from bench.turns import take_turns
 
+from .extras import need_module
+
 pytestmark = pytest.mark.benchmark
 
 
@@ -22,6 +24,7 @@ def need_redis_server():
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
+    need_module("matplotlib", "bench")  # its chart
     need_redis_server()
     directory = tmp_path_factory.mktemp("bench")
     figures = compare.main([

@@ -10,6 +10,7 @@ import pytest
 
 from . import ROOT
 from .demo_server import DemoServer
+from .extras import need_module
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +34,7 @@ def browser():
         if os.environ.get("MONGOSESSION_REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
+    need_module("playwright", "browser")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

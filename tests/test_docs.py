@@ -7,11 +7,13 @@ import sys
 import pytest
 
 from . import ROOT
+from .extras import need_module
 
 pytestmark = pytest.mark.docs
 
 
 def test_the_documentation_builds_without_warnings(tmp_path):
+    need_module("sphinx", "docs")
     done = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "-n", "--keep-going", "-q", "-b", "html",
          "-d", str(tmp_path / "doctrees"), os.path.join(ROOT, "docs"), str(tmp_path / "html")],

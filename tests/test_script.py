@@ -211,6 +211,20 @@ def test_trailing_key_value_arguments_are_variables_of_the_ini_file(
     assert json.loads(out)["live"] == 3
     status, out, _ = mongosession(ini, "sessions", "alice", f"sessions={collection.name}")
     assert out == "0 live sessions of 'alice'\n"
+    # After a command's options too, and after an option's value.
+    status, out, _ = mongosession(ini, "sessions", "alice", "--json", f"sessions={collection.name}")
+    assert (status, out) == (0, "[]\n")
+    status, out, err = mongosession(ini, "revoke", "alice", "--only", "ab" * 32,
+                                    f"sessions={collection.name}")
+    assert (status, err) == (1, f"mongosession: 'alice' has no session {'ab' * 32}\n")
+    assert collection.count_documents({}) == 3
+
+
+def test_an_unknown_option_is_still_a_usage_error(ini, capsys):
+    with pytest.raises(SystemExit) as exit:
+        mongosession(ini, "stats", "--jsn", "a=b")
+    assert exit.value.code == 2
+    assert "unrecognized arguments: --jsn" in capsys.readouterr().err
 
 
 def test_a_variable_without_an_equals_sign_is_a_usage_error(ini, capsys):
@@ -308,7 +322,9 @@ def test_an_ini_file_without_the_app_section_is_one_line_and_status_1(tmp_path):
 
 
 def run_command(*args):
-    environment = dict(os.environ, PYTHONPATH=ROOT)
+    # Pyramid 2.0 (the floor) warns on import beside setuptools 81.
+    environment = dict(os.environ, PYTHONPATH=ROOT,
+                       PYTHONWARNINGS="ignore:pkg_resources is deprecated:UserWarning")
     return subprocess.run(
         [COMMAND, *args], capture_output=True, text=True, env=environment, timeout=60
     )

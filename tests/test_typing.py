@@ -10,6 +10,8 @@ import pytest
 
 import pyramid_mongosession
 
+from .extras import need_module
+
 pytestmark = pytest.mark.typing
 
 APPLICATION = '''\
@@ -60,6 +62,7 @@ ignore_missing_imports = true
 
 
 def test_a_strict_type_checker_flags_each_wrong_call_and_only_those(tmp_path):
+    need_module("mypy", "types")
     (tmp_path / "application.py").write_text(APPLICATION)
     (tmp_path / "mypy.ini").write_text(MYPY_CONFIG)
     checked = subprocess.run(

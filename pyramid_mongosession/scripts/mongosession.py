@@ -101,9 +101,13 @@ def _hashed_id(text: str) -> str:
 def main(argv: Sequence[str] = sys.argv, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """The console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(list(argv[1:]))
+    # KEY=VALUE after a command's options are left over, not parsed.
+    args, left_over = parser.parse_known_args(list(argv[1:]))
+    unknown = [arg for arg in left_over if arg.startswith("-")]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
-        args.config_vars = parse_vars(args.config_vars)
+        args.config_vars = parse_vars(args.config_vars + left_over)
     except ValueError as error:
         parser.error(str(error))
     try:
