@@ -1,5 +1,5 @@
-"""What a session records of the device that created it, when the
-application opts in: the user agent and, separately, the client address.
+"""What a signed-in session records of the device it was signed in on,
+when the application opts in: the user agent and, separately, the client address.
 Shown by :meth:`~pyramid_mongosession.SessionStore.sessions_of`, so that a
 user can tell their sessions apart ("where you're signed in")."""
 from typing import Any, Dict, Mapping, Optional
@@ -35,7 +35,7 @@ class DeviceRecorder:
         return self.user_agent or self.client_address
 
     def __call__(self, request: Any) -> Optional[Dict[str, str]]:
-        """The ``device`` field for a session ``request`` creates, or
+        """The ``device`` field for a session ``request`` signs in, or
         ``None`` when there is nothing to record."""
         environ = request.environ
         device = {}

@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 import bson
 from bson.errors import InvalidDocument
 
+from .devices import device_fields
 from .errors import SessionTooLargeError
 from .keys import escape_key, hash_id, unescape_key
 
@@ -24,8 +25,7 @@ class StoredSession:
     principal: Optional[str] = None
     #: The last renewal; ``None`` in documents of earlier versions.
     renewed: Optional[datetime.datetime] = None
-    #: What :mod:`.devices` recorded of the request that inserted it;
-    #: written by inserts only, so not read back.
+    #: What :mod:`.devices` recorded of the request that signed it in.
     device: Optional[Dict[str, str]] = None
 
 
@@ -84,7 +84,9 @@ class Documents:
             raise ValueError("principal is not a string")
         decode = self.codec.decode
         data = {unescape_key(field): decode(value) for field, value in document["data"].items()}
-        return StoredSession(data, created, expires, timeout, principal, renewed)
+        # Only shown, never worth losing a session over: a malformed one is none.
+        device = dict(device_fields(document.get("device"))) or None
+        return StoredSession(data, created, expires, timeout, principal, renewed, device)
 
 
 def bson_size(document: Mapping[str, Any]) -> int:

@@ -31,10 +31,10 @@ class SessionInfo:
     renewed: Optional[datetime.datetime]
     #: The session's own timeout (``adjust_timeout``), if any.
     timeout: Optional[int]
-    #: The ``User-Agent`` of the request that created it, when
+    #: The ``User-Agent`` of the request that signed it in, when
     #: ``mongosession.record_user_agent`` was on (cut, made printable).
     user_agent: Optional[str] = None
-    #: The address of the client that created it, when
+    #: The address of the client that signed it in, when
     #: ``mongosession.record_client_address`` was on.
     client_address: Optional[str] = None
 

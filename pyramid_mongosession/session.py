@@ -131,8 +131,8 @@ class MongoSession:
           Default: ``None``.
 
         ``record_device``
-          Called with the request that creates a stored session, for what
-          to record of its device (a ``DeviceRecorder``), or ``None``.
+          Called with the request that signs a session in, for what to
+          record of its device (a ``DeviceRecorder``), or ``None``.
           Default: ``None``.
         """
         self._request = request
@@ -173,6 +173,7 @@ class MongoSession:
         self._stored_id: Optional[str] = None
         self._data: Dict[str, Any] = {}
         self._principal: Optional[str] = None
+        self._device: Optional[Dict[str, str]] = None
         self._life = Lifetime.starting(self._rule, now)
         self._reset_changes()
 
@@ -180,6 +181,7 @@ class MongoSession:
         self._id = self._stored_id = self._cookie_id
         self._data = stored.data
         self._principal = stored.principal
+        self._device = stored.device
         self._life = Lifetime.of_stored(
             self._rule, stored.created, stored.expires, stored.renewed, stored.timeout, now
         )
@@ -238,22 +240,21 @@ class MongoSession:
             or self._id != self._stored_id
         )
 
-    def _device_of(self, request: Any) -> Optional[Dict[str, str]]:
-        """What to record of the device of a request that inserts a
-        document: a new session, or one moved at sign-in, which is then
-        recorded afresh (not the device of whoever planted the old id)."""
-        inserts = self._stored_id is None or self._id != self._stored_id
-        if (
-            inserts
-            and self._record_device is not None
-            and (self._data or self._principal is not None)
-        ):
-            return self._record_device(request)
-        return None
+    def _device_of(self, request: Any, inserts: bool) -> Optional[Dict[str, str]]:
+        """The device a session records: only a signed-in one, read from
+        the request that signs it in or stores it anew (a session moved at
+        sign-in records the device signing in, not the device of whoever
+        planted the old id).  Without recording, a new document has none."""
+        if self._record_device is None:
+            return None if inserts else self._device
+        if inserts or self._principal_changed:
+            return None if self._principal is None else self._record_device(request)
+        return self._device
 
     def _outcome(self, request: Any) -> Outcome:
         changed = self._keys.changed
         life = self._life
+        inserts = self._stored_id is None or self._id != self._stored_id
         return Outcome(
             session_id=self.id,
             stored_id=self._stored_id,
@@ -265,13 +266,16 @@ class MongoSession:
                 life.own_timeout,
                 self._principal,
                 life.last_renewal,
-                self._device_of(request),
+                self._device_of(request, inserts),
             ),
             changed={key: self._data[key] for key in changed},
             removed=self._keys.removed,
             renewed=life.renewed,
             timeout_changed=life.timeout_changed,
             principal_changed=self._principal_changed,
+            device_changed=(
+                self._record_device is not None and self._principal_changed and not inserts
+            ),
             invalidated=self._invalidated,
             resign=self._resign,
             forget_old=self._forget_old,

@@ -221,6 +221,7 @@ class SessionStore:
         timeout: Optional[int] = None,
         principal: Optional[str] = UNCHANGED,
         renewed: Optional[datetime.datetime] = None,
+        device: Optional[Mapping[str, str]] = UNCHANGED,
     ) -> bool:
         """Write only the given fields; ``False`` if the session is gone."""
         fields = self._documents.fields(changed, prefix="data.")
@@ -235,6 +236,10 @@ class SessionStore:
             unset["principal"] = ""
         elif principal is not UNCHANGED:
             fields["principal"] = principal
+        if device is None:
+            unset["device"] = ""
+        elif device is not UNCHANGED:
+            fields["device"] = device
         update: Dict[str, Any] = {}
         if fields:
             update["$set"] = fields

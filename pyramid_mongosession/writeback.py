@@ -28,6 +28,8 @@ class Outcome:
     renewed: bool
     timeout_changed: bool
     principal_changed: bool
+    #: An update must write ``stored.device`` (``None``: remove it).
+    device_changed: bool
     invalidated: bool
     #: The cookie was signed with an older secret.
     resign: bool
@@ -97,6 +99,7 @@ class WriteBack:
                 renewed=stored.renewed if outcome.renewed else None,
                 timeout=stored.timeout if outcome.timeout_changed else None,
                 principal=stored.principal if outcome.principal_changed else UNCHANGED,
+                device=stored.device if outcome.device_changed else UNCHANGED,
             )
             if not found:
                 log.info("session was deleted while this request ran; not restoring it")

@@ -1,15 +1,17 @@
 """"Where you're signed in": with ``mongosession.record_user_agent`` and
-``mongosession.record_client_address`` a session records, in the insert
-that creates it, the device that created it; ``sessions_of`` lists it, and
-``revoke_one(principal, hashed_id)`` signs that one device out."""
+``mongosession.record_client_address`` a signed-in session records, in the
+write that signs it in, the device that signed in; anonymous sessions
+record nothing.  ``sessions_of`` lists it, and ``revoke_one(principal,
+hashed_id)`` signs that one device out."""
+import bson
 import pytest
 import webtest
 from pyramid.config import Configurator
 
-from pyramid_mongosession import get_session_store
+from pyramid_mongosession import SessionTooLargeError, get_session_store
 from pyramid_mongosession.devices import DeviceRecorder, printable
 
-from .signin_views import SIGN_IN_VIEWS, app_with_views, sign_in
+from .signin_views import SIGN_IN_VIEWS, app_with_views, sign_in, sign_in_in_place, sign_out
 from .support import include_settings
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -30,7 +32,14 @@ def sign_out_device(request):
     return store.revoke_one(request.session.principal, request.params["id"])
 
 
-VIEWS = dict(SIGN_IN_VIEWS, **{"/devices": devices, "/sign_out_device": sign_out_device})
+def grow(request):
+    request.session["filler"] = "x" * int(request.matchdict["length"])
+    return "grown"
+
+
+VIEWS = dict(SIGN_IN_VIEWS, **{"/devices": devices, "/sign_out_device": sign_out_device,
+                               "/in_place/{name}": sign_in_in_place, "/sign_out": sign_out,
+                               "/grow/{length}": grow})
 
 
 def app_recording(collection, user_agent=True, address=True):
@@ -90,9 +99,46 @@ def test_a_sign_in_that_moves_the_session_records_the_device_signing_in(collecti
     assert moved["device"] == {"user_agent": PHONE, "address": "192.0.2.9"}
 
 
+def test_an_anonymous_session_records_no_device(collection, commands):
+    laptop = browser(app_recording(collection))
+
+    laptop.get("/visit")
+
+    assert commands.names == ["insert"]
+    assert "device" not in collection.find_one()
+
+
+def test_a_sign_in_without_a_new_id_records_the_device_in_its_update(collection, commands):
+    laptop = browser(app_recording(collection))
+    laptop.get("/visit")
+
+    commands.clear()
+    laptop.get("/in_place/alice")
+
+    assert commands.names == ["find", "update"]
+    (update,) = commands.documents("update")
+    assert update["updates"][0]["u"]["$set"]["device"] == {
+        "user_agent": FIREFOX, "address": "203.0.113.7"}
+    (listed,) = get_session_store(laptop.app.registry).sessions_of("alice")
+    assert listed.user_agent == FIREFOX
+
+
+def test_signing_out_where_it_is_removes_the_device(collection):
+    laptop = browser(app_recording(collection))
+    laptop.get("/in_place/alice")
+    laptop.get("/visit")
+    assert "device" in collection.find_one()
+
+    laptop.get("/sign_out")
+
+    stored = collection.find_one()
+    assert "principal" not in stored and "device" not in stored
+    assert stored["data"]["visits"] == 1
+
+
 def test_a_move_after_recording_was_turned_off_keeps_no_device(collection):
     recording = browser(app_recording(collection))
-    recording.get("/visit")
+    recording.get("/sign_in/alice")
     assert "address" in collection.find_one()["device"]
 
     not_recording = browser(app_recording(collection, user_agent=False, address=False))
@@ -101,6 +147,22 @@ def test_a_move_after_recording_was_turned_off_keeps_no_device(collection):
 
     (moved,) = collection.find()
     assert moved["principal"] == "alice" and "device" not in moved
+
+
+def test_the_recorded_device_counts_toward_max_size(collection):
+    wsgi = app_with_views(
+        collection,
+        {"mongosession.record_user_agent": "true", "mongosession.max_size": "1024"},
+        VIEWS,
+    )
+    laptop = browser(wsgi, user_agent="é" * 300)
+    laptop.get("/in_place/alice")
+    size_with_device = len(bson.encode(collection.find_one()))
+    laptop.get("/grow/" + str(1024 - size_with_device - 20))
+    assert collection.find_one()["data"]["filler"]
+
+    with pytest.raises(SessionTooLargeError):
+        laptop.get("/grow/" + str(1024 - size_with_device + 10))
 
 
 def test_the_address_is_recorded_only_when_its_own_setting_is_on(collection):
