@@ -4,18 +4,12 @@ it.  An importer is a callable ``(request) -> mapping or None``; one that
 also has ``forget(response)`` has it called on the response that takes
 the import in, to delete what the old store left in the browser."""
 import time
-from typing import Any, Callable, Dict, Optional, Protocol
+from typing import Any, Callable, Dict, Optional
 
 from pyramid.session import JSONSerializer
 from webob.cookies import SignedSerializer
 
 from .cookie import cookie_pattern, cookie_values
-
-
-class Importer(Protocol):
-    """What ``mongosession.import_from`` names."""
-
-    def __call__(self, request: Any) -> Optional[Dict[str, Any]]: ...
 
 
 class PyramidCookieImporter:

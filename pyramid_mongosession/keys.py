@@ -6,6 +6,7 @@ from typing import Any
 _ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\x00": "%00"}
 _ESCAPED = re.compile("%(25|2E|24|00)")
 _UNESCAPES = {code[1:]: char for char, code in _ESCAPES.items()}
+_HASHED_ID_TEXT = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def needs_escaping(key: str) -> bool:
@@ -39,3 +40,11 @@ def hash_id(session_id: str) -> bytes:
 def hashed_id_text(stored_id: Any) -> str:
     """A stored ``_id`` as people read it: hex for the digest."""
     return stored_id.hex() if isinstance(stored_id, bytes) else str(stored_id)
+
+
+def stored_id_from_text(text: Any) -> bytes:
+    """The stored ``_id`` that :func:`hashed_id_text` showed as ``text``;
+    ``ValueError`` for anything but 64 hex digits."""
+    if not isinstance(text, str) or not _HASHED_ID_TEXT.fullmatch(text):
+        raise ValueError(f"a hashed id as sessions_of lists it is 64 hex digits, not {text!r}")
+    return bytes.fromhex(text)

@@ -3,14 +3,11 @@ them, reap expired ones in batches, count.  None runs in a request unless
 the application calls it; all read from the primary."""
 import dataclasses
 import datetime
-import re
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from .devices import device_fields
 from .expiry import ExpiryRule
-from .keys import hash_id, hashed_id_text
-
-_HASHED_ID = re.compile(r"[0-9a-fA-F]{64}")
+from .keys import hash_id, hashed_id_text, stored_id_from_text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,15 +56,6 @@ def _check_principal(principal: Any) -> str:
     return principal
 
 
-def _stored_id_of(hashed_id: Any) -> bytes:
-    """The ``_id`` a hashed id in hex (as ``sessions_of`` lists) names."""
-    if not isinstance(hashed_id, str) or not _HASHED_ID.fullmatch(hashed_id):
-        raise ValueError(
-            f"a hashed id as sessions_of lists it is 64 hex digits, not {hashed_id!r}"
-        )
-    return bytes.fromhex(hashed_id)
-
-
 class AcrossSessions:
     """The operations of :class:`~pyramid_mongosession.SessionStore` on
     many sessions at once; the store documents them.
@@ -110,10 +98,10 @@ class AcrossSessions:
         )
         return int(result.deleted_count)
 
-    def revoke_listed(self, principal: str, hashed_id: str) -> bool:
+    def revoke_one(self, principal: str, hashed_id: str) -> bool:
         """Delete the session of ``principal`` that ``sessions_of`` lists
         as ``hashed_id``; ``False`` when no session of ``principal`` has it."""
-        stored_id = _stored_id_of(hashed_id)
+        stored_id = stored_id_from_text(hashed_id)
         result = self._call(
             self.collection.delete_one,
             {"_id": stored_id, "principal": _check_principal(principal)},

@@ -202,7 +202,7 @@ class MongoSession:
         self._data = data
         for key in data:
             self._keys.change(key)
-        self._forget_old = getattr(self._importer, "forget", None) or _keep_old
+        self._forget_old = getattr(self._importer, "forget", None)
 
     def _reset_changes(self) -> None:
         self._keys = KeyChanges(self._store.codec)
@@ -514,7 +514,3 @@ class MongoSession:
             if principal is not None and self._store.max_sessions_per_principal is not None:
                 # A sign-in is activity: the limit keeps the most recent.
                 self._life.renew(self._now())
-
-
-def _keep_old(response: Any) -> None:
-    """What an importer without ``forget`` leaves in the browser stays."""

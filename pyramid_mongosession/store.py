@@ -318,7 +318,7 @@ class SessionStore:
           hex digits, in either case; anything else raises ``ValueError``.
           Required.
         """
-        return self._across.revoke_listed(principal, hashed_id)
+        return self._across.revoke_one(principal, hashed_id)
 
     def limit_sessions_of(self, principal: str) -> int:
         """Revoke the live sessions of ``principal`` beyond

@@ -2,7 +2,13 @@
 reads literally, and back."""
 import pytest
 
-from pyramid_mongosession.keys import escape_key, hash_id, hashed_id_text, unescape_key
+from pyramid_mongosession.keys import (
+    escape_key,
+    hash_id,
+    hashed_id_text,
+    stored_id_from_text,
+    unescape_key,
+)
 
 KEYS = ["plain", "", ".", "a.b", "$x", "x$", "%", "%2E", "%25", "\x00", "a.b$c%d\x00e",
         "%%", "ünï.cødé", "data"]
@@ -38,3 +44,12 @@ def test_a_hashed_id_reads_as_hex():
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     )
     assert hashed_id_text("written-by-hand") == "written-by-hand"
+
+
+def test_a_hashed_id_as_shown_reads_back_as_the_stored_id():
+    stored = hash_id("an id")
+    assert stored_id_from_text(hashed_id_text(stored)) == stored
+    assert stored_id_from_text(hashed_id_text(stored).upper()) == stored
+    for malformed in ("", "ab" * 31, "zz" * 32, " " + "ab" * 32, "ab" * 32 + "\n", None, 42):
+        with pytest.raises(ValueError, match="64 hex digits"):
+            stored_id_from_text(malformed)

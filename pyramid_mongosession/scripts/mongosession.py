@@ -17,6 +17,7 @@ from pyramid.paster import bootstrap, setup_logging
 from pyramid.scripts.common import parse_vars
 
 from .. import SessionStoreError, __version__, get_session_store
+from ..keys import stored_id_from_text
 
 DESCRIPTION = """\
 Look after the sessions of the Pyramid application described by CONFIG_URI
@@ -91,10 +92,12 @@ def _positive(text: str) -> int:
 
 
 def _hashed_id(text: str) -> str:
-    if len(text) != 64 or any(char not in "0123456789abcdefABCDEF" for char in text):
+    try:
+        stored_id_from_text(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(
             f"must be a hashed id as the sessions command lists it (64 hex digits), not {text!r}"
-        )
+        ) from None
     return text
 
 
