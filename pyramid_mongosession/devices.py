@@ -53,10 +53,10 @@ def printable(text: str, longest: int) -> str:
     return "".join(char if char.isprintable() else "?" for char in text[:longest])
 
 
-def device_fields(device: Any) -> Mapping[str, str]:
-    """The ``device`` field of a stored document, or nothing when it is not
-    of the form this module writes: it is only shown, so a malformed one
-    is shown as not recorded rather than refused."""
-    if not isinstance(device, Mapping):
-        return {}
-    return {key: value for key, value in device.items() if isinstance(value, str)}
+def device_fields(device: Any) -> Optional[Dict[str, str]]:
+    """The ``device`` field of a stored document, or ``None`` when it has
+    none of the form this module writes: it is only shown, so a malformed
+    one is shown as not recorded rather than refused."""
+    if device is None or not isinstance(device, Mapping):  # most have none
+        return None
+    return {key: value for key, value in device.items() if isinstance(value, str)} or None

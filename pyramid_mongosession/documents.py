@@ -85,8 +85,10 @@ class Documents:
         decode = self.codec.decode
         data = {unescape_key(field): decode(value) for field, value in document["data"].items()}
         # Only shown, never worth losing a session over: a malformed one is none.
-        device = dict(device_fields(document.get("device"))) or None
-        return StoredSession(data, created, expires, timeout, principal, renewed, device)
+        return StoredSession(
+            data, created, expires, timeout, principal, renewed,
+            device_fields(document.get("device")),
+        )
 
 
 def bson_size(document: Mapping[str, Any]) -> int:

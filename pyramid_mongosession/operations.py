@@ -159,7 +159,7 @@ class AcrossSessions:
         created, expires = document["created"], document.get("expires")
         timeout = document.get("timeout")
         renewed = self.expiry.known_renewal(created, expires, document.get("renewed"), timeout)
-        device = device_fields(document.get("device"))
+        device = device_fields(document.get("device")) or {}
         return SessionInfo(
             hashed_id_text(document["_id"]), created, expires, renewed, timeout,
             user_agent=device.get("user_agent"), client_address=device.get("address"),
