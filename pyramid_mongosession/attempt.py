@@ -37,7 +37,8 @@ class CommitWatch:
         self._watched: Optional[Any] = None
 
     def watch(self, request: Any) -> None:
-        """Watch the transaction pyramid_tm has open for ``request``, if any."""
+        """Watch the transaction pyramid_tm has open for ``request``, if any
+        (``environ["tm.active"]``)."""
         environ = request.environ
         if not environ.get("tm.active"):
             return

@@ -1,5 +1,7 @@
 """The signed session-id cookie: read (the first that verifies), re-sign,
 set, delete, and ``Vary: Cookie`` on every response that touches it."""
+import binascii
+import hmac
 import re
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -24,6 +26,34 @@ class _SessionIdText:
         if not _SESSION_ID.fullmatch(text):
             raise ValueError("not a session id")
         return text
+
+
+class _Verifier:
+    """Checks a value one ``SignedSerializer`` signed, as its ``loads``
+    does: the same base64 decoding and HMAC, with the key prepared once
+    rather than on every request (WebOb's ``loads`` takes about twenty
+    Python calls per cookie, a third of what a session adds to a request)."""
+
+    _URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+    def __init__(self, signer: SignedSerializer):
+        self._keyed = hmac.new(signer.salted_secret, digestmod=signer.hashalg)
+        self._digest_size = self._keyed.digest_size
+
+    def session_id(self, value: bytes) -> Optional[str]:
+        """The session id ``value`` carries, or ``None``."""
+        try:
+            signed = binascii.a2b_base64(value.translate(self._URLSAFE) + b"=" * (-len(value) % 4))
+        except binascii.Error:
+            return None
+        mac = self._keyed.copy()
+        mac.update(signed[self._digest_size :])
+        if not hmac.compare_digest(mac.digest(), signed[: self._digest_size]):
+            return None
+        try:
+            return _SessionIdText.loads(signed[self._digest_size :])
+        except ValueError:
+            return None
 
 
 class SessionCookie:
@@ -64,8 +94,10 @@ class SessionCookie:
         self._attributes = dict(
             path=path, domain=domain, secure=secure, httponly=httponly, samesite=samesite
         )
-        self._signers = [
-            SignedSerializer(secret, SALT, serializer=_SessionIdText()) for secret in secrets
+        self._signer = SignedSerializer(secrets[0], SALT, serializer=_SessionIdText())
+        self._verifiers = [
+            _Verifier(SignedSerializer(secret, SALT, serializer=_SessionIdText()))
+            for secret in secrets
         ]
 
     def read(self, request: Any) -> Tuple[Optional[str], bool]:
@@ -73,9 +105,9 @@ class SessionCookie:
         re-sign it with the first secret; ``(None, False)`` when no cookie
         verifies.  A sibling subdomain can plant a cookie of the same name
         beside ours: the first that verifies is used, the others never
-        acted on."""
-        for cookie in self._values(request):
-            session_id, resign = self.verify(cookie)
+        acted on.  The values are read as :func:`cookie_values` says."""
+        for value in self._named.findall(request.environ.get("HTTP_COOKIE", "")):
+            session_id, resign = self.verify(_cookie_value(value))
             if session_id is not None:
                 return session_id, resign
         return None, False
@@ -85,15 +117,14 @@ class SessionCookie:
         re-signed; ``(None, False)`` for any bad value."""
         if not cookie or len(cookie) > MAX_COOKIE_LENGTH:
             return None, False
-        for position, signer in enumerate(self._signers):
-            try:
-                return signer.loads(cookie), position > 0
-            except ValueError:
-                continue
+        for position, verifier in enumerate(self._verifiers):
+            session_id = verifier.session_id(cookie)
+            if session_id is not None:
+                return session_id, position > 0
         return None, False
 
     def set(self, response: Any, session_id: str, max_age: Optional[int]) -> None:
-        value = self._signers[0].dumps(session_id).decode("ascii")
+        value = self._signer.dumps(session_id).decode("ascii")
         self._set(response, value, max_age)
 
     def delete(self, response: Any) -> None:
@@ -111,9 +142,6 @@ class SessionCookie:
         if "Cookie" not in vary:
             response.vary = vary + ("Cookie",)
 
-    def _values(self, request: Any) -> List[bytes]:
-        return cookie_values(request, self._named)
-
 
 def cookie_pattern(name: str) -> "re.Pattern[str]":
     """Finds the values of every cookie named ``name`` in a Cookie header."""
@@ -128,13 +156,11 @@ def cookie_values(request: Any, named: "re.Pattern[str]") -> List[bytes]:
     of the header at six times the cost: signed values are tokens, in
     double quotes at most (RFC 6265 allows them; WebTest adds them), and
     anything else fails to verify."""
-    header = request.environ.get("HTTP_COOKIE", "")
-    return [
-        _unquoted(value.strip()).encode("latin-1", "replace") for value in named.findall(header)
-    ]
+    return [_cookie_value(value) for value in named.findall(request.environ.get("HTTP_COOKIE", ""))]
 
 
-def _unquoted(value: str) -> str:
+def _cookie_value(found: str) -> bytes:
+    value = found.strip()
     if len(value) > 1 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
+        value = value[1:-1]
+    return value.encode("latin-1", "replace")

@@ -2,15 +2,16 @@
 through the codec, the other fields checked, the size bounded."""
 import dataclasses
 import datetime
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import bson
 from bson.errors import InvalidDocument
 
 from .devices import device_fields
 from .errors import SessionTooLargeError
-from .keys import escape_key, hash_id, unescape_key
+from .keys import escape_key, hash_id
 
+_DATE_OR_NONE = (datetime.datetime, type(None))
 _OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed", "device")
 # Any id is stored as 32 bytes: sizing a document needs no hash.
 _SIZED_ID = bytes(32)
@@ -37,29 +38,27 @@ class Documents:
         self.codec = codec
 
     def document(self, session_id: str, stored: StoredSession) -> Dict[str, Any]:
-        return self._document(hash_id(session_id), stored, self.codec.encode)
+        encode = self.codec.encode
+        data = {escape_key(key): encode(value) for key, value in stored.data.items()}
+        return self._document(hash_id(session_id), stored, data)
 
     def size(self, stored: StoredSession) -> int:
-        """The BSON size of the document of ``stored``, from its values as
-        the codec hands them to BSON before escaping the keys nested in
-        them: that walk costs far more than the bytes it adds (two per
-        escaped character of a nested key) are worth to a size limit."""
+        """The BSON size of the document of ``stored``, from its data as the
+        codec hands it to BSON before escaping keys: escaping costs far more
+        than the bytes it adds (two per escaped character) are worth to a
+        size limit."""
         try:
-            return bson_size(self._document(_SIZED_ID, stored, self.codec.presized))
-        except Exception:  # a NUL in a nested key; or a value that cannot be stored
-            return bson_size(self._document(_SIZED_ID, stored, self.codec.encode))
+            return bson_size(self._document(_SIZED_ID, stored, self.codec.presized(stored.data)))
+        except Exception:  # a NUL in a key; or a value that cannot be stored
+            return bson_size(self.document("", stored))
 
-    def _document(
-        self, stored_id: bytes, stored: StoredSession, encode: Callable[[Any], Any]
-    ) -> Dict[str, Any]:
-        document: Dict[str, Any] = {
-            "_id": stored_id,
-            "data": {escape_key(key): encode(value) for key, value in stored.data.items()},
-            "created": stored.created,
-        }
+    @staticmethod
+    def _document(stored_id: bytes, stored: StoredSession, data: Any) -> Dict[str, Any]:
+        document: Dict[str, Any] = {"_id": stored_id, "data": data, "created": stored.created}
         for field in _OPTIONAL_FIELDS:
-            if getattr(stored, field) is not None:
-                document[field] = getattr(stored, field)
+            value = getattr(stored, field)
+            if value is not None:
+                document[field] = value
         return document
 
     def fields(self, values: Mapping[str, Any], prefix: str) -> Dict[str, Any]:
@@ -73,21 +72,29 @@ class Documents:
         codec raises) when it is not one the store wrote."""
         created, expires = document["created"], document.get("expires")
         timeout, principal = document.get("timeout"), document.get("principal")
-        renewed = document.get("renewed")
-        if not isinstance(created, datetime.datetime) or not all(
-            isinstance(value, (datetime.datetime, type(None))) for value in (expires, renewed)
+        renewed, device = document.get("renewed"), document.get("device")
+        data = document["data"]
+        if not isinstance(data, dict):
+            raise ValueError("data is not a document")
+        if not (
+            isinstance(created, datetime.datetime)
+            and isinstance(expires, _DATE_OR_NONE)
+            and isinstance(renewed, _DATE_OR_NONE)
         ):
             raise ValueError("created, expires or renewed is not a date")
         if not isinstance(timeout, (int, type(None))) or isinstance(timeout, bool):
             raise ValueError("timeout is not a whole number")
         if not isinstance(principal, (str, type(None))):
             raise ValueError("principal is not a string")
-        decode = self.codec.decode
-        data = {unescape_key(field): decode(value) for field, value in document["data"].items()}
-        # Only shown, never worth losing a session over: a malformed one is none.
         return StoredSession(
-            data, created, expires, timeout, principal, renewed,
-            device_fields(document.get("device")),
+            self.codec.decode_data(data),
+            created,
+            expires,
+            timeout,
+            principal,
+            renewed,
+            # Only shown, never worth losing a session over: a malformed one is none.
+            None if device is None else device_fields(device),
         )
 
 

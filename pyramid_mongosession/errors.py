@@ -10,6 +10,7 @@ from pymongo.errors import DocumentTooLarge, OperationFailure, PyMongoError
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 # Server codes for "the document an update would produce is too large".
 _TOO_LARGE_CODES = frozenset((10334, 17419, 17420))
+_UNLIMITED = contextlib.nullcontext()
 
 
 class SessionStoreError(Exception):
@@ -64,7 +65,7 @@ def call_mongodb(
     ends within ``time_limit`` seconds (``pymongo.timeout``), unless that is
     ``None``."""
     try:
-        with time_limited(time_limit):
+        with _UNLIMITED if time_limit is None else pymongo.timeout(time_limit):
             return method(*args, **kwargs)
     except DocumentTooLarge as error:
         raise _too_large(size_of, error) from error
@@ -79,9 +80,8 @@ def call_mongodb(
 
 
 def time_limited(time_limit: Optional[float]) -> Any:
-    if time_limit is None:
-        return contextlib.nullcontext()
-    return pymongo.timeout(time_limit)
+    """``pymongo.timeout(time_limit)``, or no limit for ``None``."""
+    return _UNLIMITED if time_limit is None else pymongo.timeout(time_limit)
 
 
 def _too_large(size_of: Any, error: Exception) -> SessionTooLargeError:

@@ -13,11 +13,13 @@ The queries (reaping, counting) go by ``expires`` alone, so that an index
 serves them: a session a lowered timeout ended is over at its next load,
 and removed once its stored ``expires`` passes."""
 import datetime
+import functools
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-
-def utc_now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+#: The system clock, aware UTC.
+utc_now: Callable[[], datetime.datetime] = functools.partial(
+    datetime.datetime.now, datetime.timezone.utc
+)
 
 
 class StoredTime:
@@ -34,8 +36,8 @@ class StoredTime:
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _seconds(seconds: int) -> datetime.timedelta:
-    return datetime.timedelta(seconds=seconds)
+def _seconds(seconds: Optional[int]) -> Optional[datetime.timedelta]:
+    return None if seconds is None else datetime.timedelta(seconds=seconds)
 
 
 def renewal_interval(timeout: Optional[int], reissue_time: Optional[int]) -> int:
@@ -74,18 +76,22 @@ class ExpiryRule:
         self.absolute_timeout = absolute_timeout
         self.reissue_time = reissue_time
         self.sessions_expire = timeout is not None or absolute_timeout is not None
+        # Worked out once: every request asks.
+        self._timeout = _seconds(timeout)
+        self._absolute_timeout = _seconds(absolute_timeout)
+        self._interval = renewal_interval(timeout, reissue_time)
 
     def ends_if_renewed(
         self, now: datetime.datetime, created: datetime.datetime, own_timeout: Optional[int]
     ) -> Optional[datetime.datetime]:
         """When a session ends if it is renewed ``now``; ``None``: never."""
-        timeout = own_timeout or self.timeout
-        ends = []
-        if timeout is not None:
-            ends.append(now + _seconds(timeout))
-        if self.absolute_timeout is not None:
-            ends.append(created + _seconds(self.absolute_timeout))
-        return min(ends) if ends else None
+        timeout = _seconds(own_timeout) if own_timeout else self._timeout
+        ends = None if timeout is None else now + timeout
+        if self._absolute_timeout is not None:
+            at_the_latest = created + self._absolute_timeout
+            if ends is None or at_the_latest < ends:
+                return at_the_latest
+        return ends
 
     def renewal(
         self,
@@ -100,7 +106,9 @@ class ExpiryRule:
         if renewed is None or expires is None:
             return renewed
         gain = (renewed - expires).total_seconds()
-        interval = renewal_interval(own_timeout or self.timeout, self.reissue_time)
+        interval = (
+            renewal_interval(own_timeout, self.reissue_time) if own_timeout else self._interval
+        )
         return renewed if gain > 0 and gain >= interval else None
 
     def ends(
@@ -112,14 +120,15 @@ class ExpiryRule:
         now: datetime.datetime,
     ) -> datetime.datetime:
         """When a stored session ends under the timeouts in force now."""
-        ends = [expires]
-        timeout = own_timeout or self.timeout
+        ends = expires
+        timeout = _seconds(own_timeout) if own_timeout else self._timeout
         if timeout is not None:
-            renewed = self.last_renewal(expires, renewed, own_timeout, now)
-            ends.append(renewed + _seconds(timeout))
-        if self.absolute_timeout is not None:
-            ends.append(created + _seconds(self.absolute_timeout))
-        return min(ends)
+            if renewed is None:
+                renewed = self.last_renewal(expires, None, own_timeout, now)
+            ends = min(ends, renewed + timeout)
+        if self._absolute_timeout is not None:
+            ends = min(ends, created + self._absolute_timeout)
+        return ends
 
     def last_renewal(
         self,
@@ -134,7 +143,7 @@ class ExpiryRule:
         if renewed is not None:
             return renewed
         timeout = own_timeout or self.timeout
-        return min(expires - _seconds(timeout or 0), now)
+        return min(expires - datetime.timedelta(seconds=timeout or 0), now)
 
     def known_renewal(
         self,
@@ -149,11 +158,9 @@ class ExpiryRule:
         timeout = own_timeout or self.timeout
         if renewed is not None or expires is None or timeout is None:
             return renewed
-        if self.absolute_timeout is not None and expires == created + _seconds(
-            self.absolute_timeout
-        ):
+        if self._absolute_timeout is not None and expires == created + self._absolute_timeout:
             return None
-        return expires - _seconds(timeout)
+        return expires - datetime.timedelta(seconds=timeout)
 
     def has_expired(self, document: Mapping[str, Any], now: datetime.datetime) -> bool:
         """Whether a stored document is over; a document whose fields are

@@ -22,6 +22,9 @@ from .keys import escape_key, needs_escaping, unescape_key
 IMMUTABLE_TYPES = (str, bytes, int, float, bool, type(None))
 # Values of these types hold no mapping: walking a value stops at them.
 _SCALAR_TYPES = frozenset((*IMMUTABLE_TYPES, datetime.datetime))
+# Values BSON stores whatever they are; ints only in 64 bits.
+_ALWAYS_STORED = frozenset((bool, float, type(None)))
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # MongoDB documents 100 levels of nesting (mongod enforces its maxBSONDepth
 # less 20, 180 by default), counted as it counts them: the document is level
 # 1, and each non-empty object or array inside adds one.  A session value
@@ -55,14 +58,23 @@ class BSONCodec:
     def decode(self, stored: Any) -> Any:
         return _unescaped(stored, _VALUE_LEVEL)
 
+    def decode_data(self, stored: Dict[str, Any]) -> Dict[str, Any]:
+        """A stored ``data`` field as the session's data: its keys, and
+        those nested in its values, unescaped."""
+        data: Dict[str, Any] = _unescaped(stored, _VALUE_LEVEL - 1)
+        return data
+
     @staticmethod
-    def presized(value: Any) -> Any:
-        """``value`` as it is sized: unescaped (see ``Documents.size``)."""
-        return value
+    def presized(data: Dict[str, Any]) -> Any:
+        """A session's data as it is sized: unescaped (see ``Documents.size``)."""
+        return data
 
     def check(self, value: Any) -> None:
         """Raise ``TypeError`` (``ValueError`` for text that is not valid
         Unicode) if ``value`` cannot be stored."""
+        kind = type(value)
+        if kind in _ALWAYS_STORED or (kind is int and _INT64_MIN <= value <= _INT64_MAX):
+            return
         self._encoded(value)
 
     def fingerprint(self, value: Any) -> bytes:
@@ -193,8 +205,14 @@ class DumpsLoadsCodec:
     def decode(self, stored: Any) -> Any:
         return self.serializer.loads(stored)
 
-    def presized(self, value: Any) -> Any:
-        return self.encode(value)
+    def decode_data(self, stored: Dict[str, Any]) -> Dict[str, Any]:
+        """A stored ``data`` field as the session's data."""
+        loads = self.serializer.loads
+        return {unescape_key(field): loads(value) for field, value in stored.items()}
+
+    def presized(self, data: Dict[str, Any]) -> Any:
+        encode = self.encode
+        return {key: encode(value) for key, value in data.items()}
 
     def check(self, value: Any) -> None:
         self.fingerprint(value)

@@ -40,35 +40,33 @@ _R = TypeVar("_R")
 _Method = Callable[Concatenate["MongoSession", _P], _R]
 
 
-def _loaded(method: _Method[_P, _R]) -> _Method[_P, _R]:
-    """Load the session from the store before ``method`` runs."""
+def _session_method(changes: bool) -> Callable[[_Method[_P, _R]], _Method[_P, _R]]:
+    """A method that loads the session before it runs; one that ``changes``
+    it is refused once the session was written for this response."""
 
-    @functools.wraps(method)
-    def wrapper(self: "MongoSession", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if not self._loaded:
-            self._load()
-        if self._request is not None:
-            # Used in the view's transaction, though maybe loaded before it.
-            self._commit.watch(self._request)
-        return method(self, *args, **kwargs)
+    def decorate(method: _Method[_P, _R]) -> _Method[_P, _R]:
+        @functools.wraps(method)
+        def wrapper(self: "MongoSession", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            if changes and self._written:
+                raise RuntimeError(
+                    "the session was already saved for this response; change it "
+                    "in the view, not in a response callback or subscriber"
+                )
+            if not self._loaded:
+                self._load()
+            request = self._request
+            if request is not None and request.environ.get("tm.active"):
+                # Used in the view's transaction, though maybe loaded before it.
+                self._commit.watch(request)
+            return method(self, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
-def _changing(method: _Method[_P, _R]) -> _Method[_P, _R]:
-    """A change, refused once the session was written for this response."""
-    method = _loaded(method)
-
-    @functools.wraps(method)
-    def wrapper(self: "MongoSession", /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        if self._written:
-            raise RuntimeError(
-                "the session was already saved for this response; change it "
-                "in the view, not in a response callback or subscriber"
-            )
-        return method(self, *args, **kwargs)
-
-    return wrapper
+_loaded = _session_method(changes=False)
+_changing = _session_method(changes=True)
 
 
 @implementer(ISession)

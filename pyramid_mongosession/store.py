@@ -264,7 +264,8 @@ class SessionStore:
 
     def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         result = call_mongodb(method, *args, time_limit=self.time_limit, **kwargs)
-        self.indexes.after_success()
+        if self.indexes.pending:
+            self.indexes.after_success()
         return result
 
     def start_move(self, old_id: str, new_id: str) -> PendingMove:

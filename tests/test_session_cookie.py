@@ -1,6 +1,11 @@
 """The signed session-id cookie on its own, without a database: which of a
 request's cookies it reads, and what it sets."""
+import re
+import string
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from webob import Request, Response
 from webob.cookies import SignedSerializer
 
@@ -110,3 +115,60 @@ def test_delete_keeps_the_attributes_and_leave_takes_a_set_back():
     assert header.startswith("__Host-session=;")
     assert {"Max-Age=0", "Path=/", "secure"} <= {part.strip() for part in header.split(";")}
     assert left.headers.getall("Set-Cookie") == []
+
+
+def webob_loads(value, secret=SECRET):
+    """What WebOb's own SignedSerializer makes of a cookie value."""
+    try:
+        return SignedSerializer(secret, SALT, serializer=_IdText()).loads(value)
+    except ValueError:
+        return None
+
+
+class _IdText:
+    dumps = staticmethod(str.encode)
+
+    @staticmethod
+    def loads(raw):
+        text = raw.decode("ascii")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{43}", text):
+            raise ValueError(text)
+        return text
+
+
+session_ids = st.text(
+    alphabet=string.ascii_letters + string.digits + "-_", min_size=43, max_size=43
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(session_ids, st.lists(st.tuples(st.integers(0, 200), st.binary(max_size=3)), max_size=3))
+def test_a_cookie_verifies_exactly_when_webob_would_verify_it(session_id, edits):
+    value = signed(session_id).encode()
+    for position, replacement in edits:
+        value = value[:position] + replacement + value[position + len(replacement):]
+
+    assert SessionCookie([SECRET]).verify(value)[0] == webob_loads(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_verify_exactly_when_webob_would_verify_them(value):
+    assert SessionCookie([SECRET]).verify(value)[0] == webob_loads(value)
+
+
+def test_a_cookie_with_characters_base64_skips_verifies_as_with_webob():
+    value = signed(SESSION_ID)
+    padded = (value[:10] + "!." + value[10:]).encode()
+    assert SessionCookie([SECRET]).verify(padded)[0] == webob_loads(padded) == SESSION_ID
+
+
+def test_a_secret_beyond_latin_1_signs_and_verifies_as_with_webob():
+    secret = "ein Geheimnis mit Ümlauten und € Zeichen, lang genug"
+    cookie = SessionCookie([secret])
+    response = Response()
+    cookie.set(response, SESSION_ID, None)
+    value = response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+
+    assert webob_loads(value.encode(), secret) == SESSION_ID
+    assert cookie.verify(signed(SESSION_ID, secret).encode()) == (SESSION_ID, False)

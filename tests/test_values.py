@@ -360,3 +360,15 @@ def test_ints_beyond_32_bits_come_back_int_not_int64(collection):
 
     assert read == [value, ["dict", ["int", "int", "int", ["list", ["int"]]]]]
     assert type(collection.find_one()["data"]["value"]["big"]) is Int64  # BSON's int64
+
+
+def test_ints_at_the_ends_of_64_bits_are_stored_and_one_beyond_is_refused(collection):
+    for end in (2**63 - 1, -(2**63)):
+        assert stored_and_read(collection, end, lambda value: value) == end
+
+    for beyond in (2**63, -(2**63) - 1):
+        def assign(session, beyond=beyond):
+            session["n"] = beyond
+
+        message = app_on(collection, assign=refusal(assign)).get("/assign").json
+        assert message.startswith("session key 'n': the value cannot be stored as BSON: ")
