@@ -10,7 +10,7 @@ from webob.cookies import SignedSerializer
 SALT = "pyramid_mongosession."
 # A signed cookie is ~150 characters; anything much longer is not ours.
 MAX_COOKIE_LENGTH = 512
-_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+_SESSION_ID = re.compile(rb"[A-Za-z0-9_-]{43}")
 
 
 class _SessionIdText:
@@ -22,10 +22,9 @@ class _SessionIdText:
 
     @staticmethod
     def loads(raw: bytes) -> str:
-        text = raw.decode("ascii")
-        if not _SESSION_ID.fullmatch(text):
+        if not _SESSION_ID.fullmatch(raw):
             raise ValueError("not a session id")
-        return text
+        return raw.decode("ascii")
 
 
 class _Verifier:
@@ -46,14 +45,14 @@ class _Verifier:
             signed = binascii.a2b_base64(value.translate(self._URLSAFE) + b"=" * (-len(value) % 4))
         except binascii.Error:
             return None
+        payload = signed[self._digest_size :]
         mac = self._keyed.copy()
-        mac.update(signed[self._digest_size :])
+        mac.update(payload)
         if not hmac.compare_digest(mac.digest(), signed[: self._digest_size]):
             return None
-        try:
-            return _SessionIdText.loads(signed[self._digest_size :])
-        except ValueError:
+        if not _SESSION_ID.fullmatch(payload):
             return None
+        return payload.decode("ascii")
 
 
 class SessionCookie:

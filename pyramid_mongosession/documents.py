@@ -28,6 +28,8 @@ class StoredSession:
     renewed: Optional[datetime.datetime] = None
     #: What :mod:`.devices` recorded of the request that signed it in.
     device: Optional[Dict[str, str]] = None
+    #: The stored ``_id`` it was loaded by (``hash_id`` of its id).
+    key: Optional[bytes] = None
 
 
 class Documents:
@@ -48,7 +50,9 @@ class Documents:
         than the bytes it adds (two per escaped character) are worth to a
         size limit."""
         try:
-            return bson_size(self._document(_SIZED_ID, stored, self.codec.presized(stored.data)))
+            return len(
+                bson.encode(self._document(_SIZED_ID, stored, self.codec.presized(stored.data)))
+            )
         except Exception:  # a NUL in a key; or a value that cannot be stored
             return bson_size(self.document("", stored))
 
@@ -95,6 +99,7 @@ class Documents:
             renewed,
             # Only shown, never worth losing a session over: a malformed one is none.
             None if device is None else device_fields(device),
+            document["_id"],
         )
 
 

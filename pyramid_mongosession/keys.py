@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 _ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\x00": "%00"}
+_SPECIAL = re.compile("[%.$\x00]")
 _ESCAPED = re.compile("%(25|2E|24|00)")
 _UNESCAPES = {code[1:]: char for char, code in _ESCAPES.items()}
 _HASHED_ID_TEXT = re.compile(r"[0-9a-fA-F]{64}")
@@ -11,16 +12,20 @@ _HASHED_ID_TEXT = re.compile(r"[0-9a-fA-F]{64}")
 
 def needs_escaping(key: str) -> bool:
     """Whether :func:`escape_key` changes ``key``."""
-    return not key or "%" in key or "." in key or "$" in key or "\x00" in key
+    return not key or _SPECIAL.search(key) is not None
 
 
 def escape_key(key: str) -> str:
     """A session key as a field name that MongoDB reads literally."""
     if not key:
         return "%"
-    if needs_escaping(key):
-        return "".join(_ESCAPES.get(char, char) for char in key)
-    return key
+    if _SPECIAL.search(key) is None:
+        return key
+    return _SPECIAL.sub(_escape, key)
+
+
+def _escape(special: "re.Match[str]") -> str:
+    return _ESCAPES[special.group()]
 
 
 def unescape_key(field: str) -> str:

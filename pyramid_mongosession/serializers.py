@@ -50,6 +50,8 @@ class BSONCodec:
         field-name rules.  ``value`` itself, not a copy, when no key needs
         escaping.  Raises ``TypeError`` for a value that contains itself or
         nests deeper than MongoDB stores."""
+        if type(value) in _SCALAR_TYPES:
+            return value
         try:
             return _escaped(value, _VALUE_LEVEL)
         except _TooDeep:

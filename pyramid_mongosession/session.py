@@ -29,6 +29,10 @@ from .writeback import Outcome, WriteBack
 
 log = logging.getLogger(__name__)
 
+#: In the environ, true while the write-back tween's handler runs: a session
+#: loaded then is written back by the tween, and needs no response callback.
+TWEEN_WRITES_BACK = "pyramid_mongosession.tween_writes_back"
+
 
 def new_session_id() -> str:
     """256 random bits, URL-safe."""
@@ -57,6 +61,8 @@ def _session_method(changes: bool) -> Callable[[_Method[_P, _R]], _Method[_P, _R
             request = self._request
             if request is not None and request.environ.get("tm.active"):
                 # Used in the view's transaction, though maybe loaded before it.
+                if self._commit is None:
+                    self._commit = CommitWatch()
                 self._commit.watch(request)
             return method(self, *args, **kwargs)
 
@@ -148,7 +154,7 @@ class MongoSession:
         self._loaded = False
         self._written = False
         self._move: Any = None
-        self._commit = CommitWatch()
+        self._commit: Optional[CommitWatch] = None
 
     # -- loading ---------------------------------------------------------------
 
@@ -164,11 +170,13 @@ class MongoSession:
         else:
             self._start_stored(stored, now)
         self._loaded = True
-        self._request.add_response_callback(self._write_back)
+        if not self._request.environ.get(TWEEN_WRITES_BACK):
+            self._request.add_response_callback(self._write_back)
 
     def _start_new(self, now: datetime.datetime) -> None:
         self._id: Optional[str] = None
         self._stored_id: Optional[str] = None
+        self._stored_key: Optional[bytes] = None
         self._data: Dict[str, Any] = {}
         self._principal: Optional[str] = None
         self._device: Optional[Dict[str, str]] = None
@@ -177,6 +185,7 @@ class MongoSession:
 
     def _start_stored(self, stored: StoredSession, now: datetime.datetime) -> None:
         self._id = self._stored_id = self._cookie_id
+        self._stored_key = stored.key
         self._data = stored.data
         self._principal = stored.principal
         self._device = stored.device
@@ -216,11 +225,13 @@ class MongoSession:
         self._written = True
         self._move = None
         self._request = None
-        if will_be_retried(request) or self._commit.failed:
-            # Only the attempt whose response is sent, in a transaction
-            # that committed, leaves anything behind.
+        if self._commit is not None and self._commit.failed:
+            # Only a transaction that committed leaves anything behind.
             return
-        if request.exception is not None and not self._cookie_on_exception:
+        if request.exception is not None and (
+            not self._cookie_on_exception or will_be_retried(request)
+        ):
+            # Nor does an attempt whose response is not sent.
             return
         self._keys.settle(self._data)
         if self._stored_id is not None and not self._touched():
@@ -253,9 +264,12 @@ class MongoSession:
         changed = self._keys.changed
         life = self._life
         inserts = self._stored_id is None or self._id != self._stored_id
+        if self._id is None:
+            self._id = new_session_id()
         return Outcome(
-            session_id=self.id,
+            session_id=self._id,
             stored_id=self._stored_id,
+            stored_key=self._stored_key,
             cookie_id=self._cookie_id,
             stored=StoredSession(
                 self._data,
@@ -389,8 +403,8 @@ class MongoSession:
         """Delete the stored session now, not at the response, and go on
         with an empty new one.  The response deletes the cookie, unless data
         is stored after the call: that is a new session, with a new id."""
-        if self._stored_id is not None:
-            self._store.delete(self._stored_id)
+        if self._stored_key is not None:
+            self._store.delete(self._stored_key)
         self._invalidated = True
         self._start_new(self._now())
 

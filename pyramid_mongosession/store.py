@@ -210,11 +210,13 @@ class SessionStore:
         """Raise :class:`SessionTooLargeError` if ``stored`` would make a
         document larger than ``max_size``: before an update that adds or
         changes values, which the server cannot check for us."""
-        check_size(self._documents.size(stored), self.max_size)
+        size = self._documents.size(stored)
+        if size > self.max_size:
+            check_size(size, self.max_size)
 
     def update(
         self,
-        session_id: str,
+        key: bytes,
         changed: Mapping[str, Any],
         removed: Iterable[str],
         expires: Optional[datetime.datetime] = None,
@@ -223,9 +225,10 @@ class SessionStore:
         renewed: Optional[datetime.datetime] = None,
         device: Optional[Mapping[str, str]] = UNCHANGED,
     ) -> bool:
-        """Write only the given fields; ``False`` if the session is gone."""
+        """Write only the given fields of the session stored under ``key``
+        (its ``_id``: ``StoredSession.key``); ``False`` if it is gone."""
         fields = self._documents.fields(changed, prefix="data.")
-        unset = {"data." + escape_key(key): "" for key in removed}
+        unset = {"data." + escape_key(key): "" for key in removed} if removed else {}
         if expires is not None:
             fields["expires"] = expires
         if renewed is not None:
@@ -247,18 +250,18 @@ class SessionStore:
             update["$unset"] = unset
         result = self._call(
             self.collection.update_one,
-            {"_id": hash_id(session_id)},
+            {"_id": key},
             update,
             action="save the session",
             size_of=update,
         )
         return bool(result.matched_count)
 
-    def delete(self, session_id: str) -> bool:
-        """Delete the session stored under ``session_id``; whether there
-        was one."""
+    def delete(self, key: bytes) -> bool:
+        """Delete the session stored under ``key`` (its ``_id``); whether
+        there was one."""
         result = self._call(
-            self.collection.delete_one, {"_id": hash_id(session_id)}, action="delete the session"
+            self.collection.delete_one, {"_id": key}, action="delete the session"
         )
         return bool(result.deleted_count)
 

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from .errors import SessionStoreError
 from .factory import registered_factory
-from .session import MongoSession
+from .session import TWEEN_WRITES_BACK, MongoSession
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,12 @@ def write_back_tween_factory(handler: Callable[[Any], Any], registry: Any) -> An
         return handler
 
     def write_back_tween(request: Any) -> Any:
-        response = handler(request)
+        environ = request.environ
+        environ[TWEEN_WRITES_BACK] = True
+        try:
+            response = handler(request)
+        finally:
+            environ[TWEEN_WRITES_BACK] = False
         session = request.__dict__.get("session")
         if isinstance(session, MongoSession):
             try:

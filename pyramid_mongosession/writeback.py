@@ -6,6 +6,7 @@ import logging
 from typing import AbstractSet, Any, Callable, Mapping, Optional
 
 from .cookie import SessionCookie
+from .keys import hash_id
 from .store import UNCHANGED, StoredSession
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,8 @@ class Outcome:
     session_id: str
     #: The id it was loaded by; ``None`` for a new session.
     stored_id: Optional[str]
+    #: The stored ``_id`` it was loaded by; ``None`` for a new session.
+    stored_key: Optional[bytes]
     #: The id the request's cookie carried, verified.
     cookie_id: Optional[str]
     #: The whole session, as it would be stored.
@@ -57,7 +60,7 @@ class WriteBack:
         if outcome.stored_id is None:
             stored = self._write_new(outcome, response)
         elif outcome.stored_id != outcome.session_id:
-            stored = self._write_moved(outcome, outcome.stored_id, response)
+            stored = self._write_moved(outcome, response)
         else:
             stored = self._write_changes(outcome, response)
         principal = outcome.stored.principal
@@ -76,12 +79,12 @@ class WriteBack:
         self.cookie.set(response, outcome.session_id, self._max_age(outcome))
         return True
 
-    def _write_moved(self, outcome: Outcome, old_id: str, response: Any) -> bool:
+    def _write_moved(self, outcome: Outcome, response: Any) -> bool:
         # Insert first: a failed insert must not lose the session.
         stored = self._write_new(outcome, response)
-        if not self.store.delete(old_id) and stored:
+        if not self.store.delete(outcome.stored_key) and stored:
             # Revoked while this request ran: do not bring it back.
-            self.store.delete(outcome.session_id)
+            self.store.delete(hash_id(outcome.session_id))
             self.cookie.leave(response)
             return False
         return stored
@@ -92,7 +95,7 @@ class WriteBack:
             self.store.check_size(stored)
         if outcome.changed or outcome.removed or outcome.renewed or outcome.principal_changed:
             found = self.store.update(
-                outcome.session_id,
+                outcome.stored_key,
                 outcome.changed,
                 outcome.removed,
                 expires=stored.expires if outcome.renewed else None,
@@ -104,9 +107,10 @@ class WriteBack:
             if not found:
                 log.info("session was deleted while this request ran; not restoring it")
                 return False
-        max_age = self._max_age(outcome)
-        if outcome.resign or (outcome.renewed and max_age is not None):
-            self.cookie.set(response, outcome.session_id, max_age)
+        if outcome.resign or outcome.renewed:
+            max_age = self._max_age(outcome)
+            if outcome.resign or max_age is not None:
+                self.cookie.set(response, outcome.session_id, max_age)
         return True
 
     def _max_age(self, outcome: Outcome) -> Optional[int]:

@@ -347,3 +347,51 @@ def test_changing_the_session_after_it_was_written_is_refused(collection):
     with pytest.raises(RuntimeError, match="already saved for this response"):
         app.get("/")
     assert collection.find_one()["data"] == {"a": 1}
+
+
+def app_using_the_session_late(collection, where):
+    """With ``config.include``: the view leaves the session alone, and it is
+    first used ``where``: in a response callback the view adds, or in a
+    tween over the package's write-back tween, after the response."""
+    config = Configurator(settings=include_settings(collection))
+    config.include("pyramid_mongosession")
+
+    def view(request):
+        if where == "callback":
+            request.add_response_callback(
+                lambda request, response: request.session.__setitem__("late", where)
+            )
+        return request.response
+
+    config.add_route("v", "/")
+    config.add_view(view, route_name="v")
+    config.registry.using_the_session_late = where
+    config.add_tween(
+        f"{__name__}.late_tween_factory",
+        over="pyramid_mongosession.tweens.write_back_tween_factory",
+    )
+    return webtest.TestApp(config.make_wsgi_app())
+
+
+def late_tween_factory(handler, registry):
+    def late_tween(request):
+        response = handler(request)
+        if registry.using_the_session_late == "tween":
+            request.session["late"] = "tween"
+        return response
+
+    return late_tween
+
+
+@pytest.mark.parametrize("where", ["callback", "tween"])
+def test_a_session_first_used_after_the_write_back_tween_is_still_stored(
+    collection, commands, where
+):
+    app = app_using_the_session_late(collection, where)
+
+    response = app.get("/")
+
+    assert commands.names == ["insert"]
+    assert collection.find_one()["data"] == {"late": where}
+    assert response.headers["Set-Cookie"].startswith("session=")
+
