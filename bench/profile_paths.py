@@ -7,9 +7,10 @@ Pyramid app whose views send the same commands with bare pymongo (no
 signed cookie, no session object): the difference is the package's own
 work.  pyramid_session_redis runs the same view too, for the floor that
 bare pymongo sets against it.  The three take turns in short blocks, so
-a change in the machine's speed falls on all of them.  Then the database
-server's CPU per request, and cProfile's top entries by own CPU time and
-the package's own functions."""
+a change in the machine's speed falls on all of them.  Then the function
+calls of one request of each (a count that does not vary between runs),
+the database server's CPU per request, and cProfile's top entries by own
+CPU time and the package's own functions."""
 import contextlib
 import cProfile
 import pstats
@@ -67,6 +68,23 @@ def bare_app(package_app, users):
     return config.make_wsgi_app()
 
 
+def calls_per_request(user, path):
+    """Python and C function calls in one request of ``user``'s, traced:
+    a figure that does not vary from run to run, unlike CPU time."""
+    counts = {"call": 0, "c_call": 0}
+
+    def count(frame, event, arg):
+        if event in counts:
+            counts[event] += 1
+
+    sys.setprofile(count)
+    try:
+        user.get(path)
+    finally:
+        sys.setprofile(None)
+    return counts["call"], counts["c_call"]
+
+
 def cpu_ms_per_request(users, path, count):
     start = time.process_time()
     for number in range(count):
@@ -110,6 +128,8 @@ def main(argv=None):
                 lambda who: (through_package(who) if who is users
                              else cpu_ms_per_request(who, path, BLOCK)),
             )
+            calls = {name: calls_per_request(who[0], path)
+                     for name, who in (("package", users), ("bare", bare_users))}
             profile = cProfile.Profile(time.process_time)
             profile.enable()
             cpu_ms_per_request(users, path, requests)
@@ -127,6 +147,9 @@ def main(argv=None):
     print(f"  through the package, times bare, by turn: {statistics.median(by_turn):.3f} "
           f"({min(by_turn):.3f} to {max(by_turn):.3f})")
     print(f"  pyramid_session_redis               {statistics.median(by_redis):.3f} ms")
+    (python, c), (bare_python, bare_c) = calls["package"], calls["bare"]
+    print(f"  function calls in one request: {python} Python, {c} C through the package; "
+          f"{bare_python} Python, {bare_c} C bare ({python - bare_python:+d}, {c - bare_c:+d})")
     for name, figures in (("pyramid_mongosession", through), ("bare pymongo views", bare)):
         ratios = [mine / theirs for mine, theirs in zip(figures, by_redis, strict=True)]
         print(f"  {name}, times redis's, by turn: {statistics.median(ratios):.3f} "

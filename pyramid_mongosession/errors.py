@@ -10,7 +10,9 @@ from pymongo.errors import DocumentTooLarge, OperationFailure, PyMongoError
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 # Server codes for "the document an update would produce is too large".
 _TOO_LARGE_CODES = frozenset((10334, 17419, 17420))
-_UNLIMITED = contextlib.nullcontext()
+NO_TIME_LIMIT = contextlib.nullcontext()
+#: What a pymongo call raises that :func:`translated` turns into the package's errors.
+MONGODB_ERRORS = (PyMongoError, InvalidDocument)
 
 
 class SessionStoreError(Exception):
@@ -65,23 +67,26 @@ def call_mongodb(
     ends within ``time_limit`` seconds (``pymongo.timeout``), unless that is
     ``None``."""
     try:
-        with _UNLIMITED if time_limit is None else pymongo.timeout(time_limit):
+        with time_limited(time_limit):
             return method(*args, **kwargs)
-    except DocumentTooLarge as error:
-        raise _too_large(size_of, error) from error
-    except OperationFailure as error:
-        if error.code in _TOO_LARGE_CODES:
-            raise _too_large(size_of, error) from error
-        raise SessionStoreError(f"cannot {action}: {error}", error) from error
-    except PyMongoError as error:
-        raise SessionStoreError(f"cannot {action}: {error}", error) from error
-    except InvalidDocument as error:
-        raise TypeError(f"a session value cannot be stored: {error}") from error
+    except MONGODB_ERRORS as error:
+        raise translated(error, action, size_of) from error
+
+
+def translated(error: Exception, action: str, size_of: Any = None) -> Exception:
+    """One of :data:`MONGODB_ERRORS` as :func:`call_mongodb` raises it."""
+    if isinstance(error, DocumentTooLarge) or (
+        isinstance(error, OperationFailure) and error.code in _TOO_LARGE_CODES
+    ):
+        return _too_large(size_of, error)
+    if isinstance(error, PyMongoError):
+        return SessionStoreError(f"cannot {action}: {error}", error)
+    return TypeError(f"a session value cannot be stored: {error}")
 
 
 def time_limited(time_limit: Optional[float]) -> Any:
     """``pymongo.timeout(time_limit)``, or no limit for ``None``."""
-    return _UNLIMITED if time_limit is None else pymongo.timeout(time_limit)
+    return NO_TIME_LIMIT if time_limit is None else pymongo.timeout(time_limit)
 
 
 def _too_large(size_of: Any, error: Exception) -> SessionTooLargeError:

@@ -70,7 +70,7 @@ class AcrossSessions:
 
     ``call``
       Runs one pymongo call the way the store does (its errors, its time
-      limit): ``call(method, *args, action=..., **kwargs)``.
+      limit): ``call(method, *args, action=...)``.
 
     ``clock``
       Returns the current time, aware UTC.

@@ -181,7 +181,8 @@ class MongoSession:
         self._principal: Optional[str] = None
         self._device: Optional[Dict[str, str]] = None
         self._life = Lifetime.starting(self._rule, now)
-        self._reset_changes()
+        self._keys = KeyChanges(self._store.codec)
+        self._principal_changed = False
 
     def _start_stored(self, stored: StoredSession, now: datetime.datetime) -> None:
         self._id = self._stored_id = self._cookie_id
@@ -192,7 +193,8 @@ class MongoSession:
         self._life = Lifetime.of_stored(
             self._rule, stored.created, stored.expires, stored.renewed, stored.timeout, now
         )
-        self._reset_changes()
+        self._keys = KeyChanges(self._store.codec)
+        self._principal_changed = False
 
     def _take_in(self, imported: Any) -> None:
         """Start with the data of another store's session, to be inserted."""
@@ -210,10 +212,6 @@ class MongoSession:
         for key in data:
             self._keys.change(key)
         self._forget_old = getattr(self._importer, "forget", None)
-
-    def _reset_changes(self) -> None:
-        self._keys = KeyChanges(self._store.codec)
-        self._principal_changed = False
 
     # -- the write-back -----------------------------------------------------------
 

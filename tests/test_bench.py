@@ -2,6 +2,7 @@
 figures are not checked here, only that it works and counts what it should."""
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -143,3 +144,7 @@ def test_profile_paths_measures_the_package_bare_pymongo_and_redis(capsys):
     assert "the package's own work" in out
     assert "bare pymongo views, times redis's, by turn:" in out
     assert "pyramid_mongosession/session.py" in out  # the package's own functions
+    python, bare_python = map(int, re.search(
+        r"function calls in one request: (\d+) Python, \d+ C through the package; "
+        r"(\d+) Python", out).groups())
+    assert python > bare_python > 0
