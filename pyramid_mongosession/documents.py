@@ -30,6 +30,9 @@ class StoredSession:
     device: Optional[Dict[str, str]] = None
     #: The stored ``_id`` it was loaded by (``hash_id`` of its id).
     key: Optional[bytes] = None
+    #: When it ends under the timeouts in force at its load (``expires``,
+    #: or sooner if they were lowered); ``None`` when it has no ``expires``.
+    ends: Optional[datetime.datetime] = None
 
 
 class Documents:
@@ -71,9 +74,11 @@ class Documents:
         encode = self.codec.encode
         return {prefix + escape_key(key): encode(value) for key, value in values.items()}
 
-    def stored(self, document: Mapping[str, Any]) -> StoredSession:
-        """The session a document holds; ``ValueError`` (or whatever the
-        codec raises) when it is not one the store wrote."""
+    @staticmethod
+    def undecoded(document: Mapping[str, Any]) -> StoredSession:
+        """The session a document holds, its data still as stored (the
+        codec's ``decode_data`` reads it); ``ValueError`` when it is not one
+        the store wrote."""
         created, expires = document["created"], document.get("expires")
         timeout, principal = document.get("timeout"), document.get("principal")
         renewed, device = document.get("renewed"), document.get("device")
@@ -91,7 +96,7 @@ class Documents:
         if not isinstance(principal, (str, type(None))):
             raise ValueError("principal is not a string")
         return StoredSession(
-            self.codec.decode_data(data),
+            data,
             created,
             expires,
             timeout,

@@ -235,21 +235,16 @@ class Lifetime:
         return cls(rule, now, rule.ends_if_renewed(now, now, None), now)
 
     @classmethod
-    def of_stored(
-        cls,
-        rule: ExpiryRule,
-        created: datetime.datetime,
-        expires: Optional[datetime.datetime],
-        renewed_at: Optional[datetime.datetime],
-        own_timeout: Optional[int],
-        now: datetime.datetime,
-    ) -> "Lifetime":
-        """A stored session's, loaded ``now``: ended when the timeouts in
-        force now say, though it was stored under others, and renewed if
+    def of_stored(cls, rule: ExpiryRule, stored: Any, now: datetime.datetime) -> "Lifetime":
+        """A stored session's (a ``StoredSession`` as ``SessionStore.load``
+        gives it), loaded ``now``: ended when the timeouts in force now say
+        (``stored.ends``), though it was stored under others, and renewed if
         that is due."""
+        created, expires, renewed_at = stored.created, stored.expires, stored.renewed
+        own_timeout = stored.timeout
         life = cls(rule, created, expires, renewed_at, own_timeout)
         if expires is not None:
-            life.expires = rule.ends(created, expires, renewed_at, own_timeout, now)
+            life.expires = stored.ends
             if renewed_at is None and life.timeout is not None:
                 # A document of an earlier version: its last renewal is
                 # stored, and its expires brought in if the rule ends it sooner.

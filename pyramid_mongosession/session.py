@@ -190,9 +190,7 @@ class MongoSession:
         self._data = stored.data
         self._principal = stored.principal
         self._device = stored.device
-        self._life = Lifetime.of_stored(
-            self._rule, stored.created, stored.expires, stored.renewed, stored.timeout, now
-        )
+        self._life = Lifetime.of_stored(self._rule, stored, now)
         self._keys = KeyChanges(self._store.codec)
         self._principal_changed = False
 

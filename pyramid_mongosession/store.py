@@ -165,18 +165,34 @@ class SessionStore:
         except BSONError as error:
             log.warning("session document cannot be decoded, starting afresh: %s", error)
             return None
-        if document is None or self.expiry.has_expired(document, now):
+        if document is None:
             return None
         try:
-            return self._documents.stored(document)
-        except Exception as error:  # whatever a serializer's loads() raises
-            log.warning(
-                "session data cannot be decoded with the %r serializer, "
-                "starting afresh: %r",
-                self.codec.name,
-                error,
-            )
+            stored = self._documents.undecoded(document)
+        except ValueError as error:
+            self._undecodable(error)
             return None
+        if stored.expires is not None:
+            stored.ends = self.expiry.ends(
+                stored.created, stored.expires, stored.renewed, stored.timeout, now
+            )
+            if stored.ends <= now:
+                return None
+        elif self.expiry.sessions_expire:
+            return None
+        try:  # only a live session's: an expired one's data is never read
+            stored.data = self.codec.decode_data(stored.data)
+        except Exception as error:  # whatever a serializer's loads() raises
+            self._undecodable(error)
+            return None
+        return stored
+
+    def _undecodable(self, error: Exception) -> None:
+        log.warning(
+            "session data cannot be decoded with the %r serializer, starting afresh: %r",
+            self.codec.name,
+            error,
+        )
 
     def hashed_id(self, session_id: str) -> str:
         """What the store keeps of ``session_id``, in hex, as
