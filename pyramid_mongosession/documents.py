@@ -9,7 +9,7 @@ from bson.errors import InvalidDocument
 
 from .devices import device_fields
 from .errors import SessionTooLargeError
-from .keys import escape_key, hash_id
+from .keys import escape_key, escaping_growth, hash_id
 
 _DATE_OR_NONE = (datetime.datetime, type(None))
 _OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed", "device")
@@ -49,13 +49,14 @@ class Documents:
 
     def size(self, stored: StoredSession) -> int:
         """The BSON size of the document of ``stored``, from its data as the
-        codec hands it to BSON before escaping keys: escaping costs far more
-        than the bytes it adds (two per escaped character) are worth to a
-        size limit."""
+        codec hands it to BSON before escaping keys, and the bytes escaping
+        adds to the session's own keys: escaping the keys nested in values
+        costs far more than the bytes it adds (two per escaped character)
+        are worth to a size limit."""
+        data = stored.data
         try:
-            return len(
-                bson.encode(self._document(_SIZED_ID, stored, self.codec.presized(stored.data)))
-            )
+            document = self._document(_SIZED_ID, stored, self.codec.presized(data))
+            return len(bson.encode(document)) + escaping_growth(data)
         except Exception:  # a NUL in a key; or a value that cannot be stored
             return bson_size(self.document("", stored))
 
@@ -79,10 +80,10 @@ class Documents:
         """The session a document holds, its data still as stored (the
         codec's ``decode_data`` reads it); ``ValueError`` when it is not one
         the store wrote."""
-        created, expires = document["created"], document.get("expires")
+        created, expires = document.get("created"), document.get("expires")
         timeout, principal = document.get("timeout"), document.get("principal")
         renewed, device = document.get("renewed"), document.get("device")
-        data = document["data"]
+        data = document.get("data")
         if not isinstance(data, dict):
             raise ValueError("data is not a document")
         if not (

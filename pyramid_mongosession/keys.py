@@ -1,7 +1,7 @@
 """Session keys as MongoDB field names, and session ids as stored ``_id``."""
 import hashlib
 import re
-from typing import Any
+from typing import Any, Collection
 
 _ESCAPES = {"%": "%25", ".": "%2E", "$": "%24", "\x00": "%00"}
 _SPECIAL = re.compile("[%.$\x00]")
@@ -26,6 +26,12 @@ def escape_key(key: str) -> str:
 
 def _escape(special: "re.Match[str]") -> str:
     return _ESCAPES[special.group()]
+
+
+def escaping_growth(keys: Collection[str]) -> int:
+    """How many bytes :func:`escape_key` adds to ``keys`` in all: two for
+    each character it escapes, one for an empty key."""
+    return 2 * len(_SPECIAL.findall("".join(keys))) + ("" in keys)
 
 
 def unescape_key(field: str) -> str:

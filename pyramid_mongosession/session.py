@@ -29,9 +29,11 @@ from .writeback import Outcome, WriteBack
 
 log = logging.getLogger(__name__)
 
-#: In the environ, true while the write-back tween's handler runs: a session
-#: loaded then is written back by the tween, and needs no response callback.
-TWEEN_WRITES_BACK = "pyramid_mongosession.tween_writes_back"
+#: An attribute of the request (in its ``__dict__``, not the environ, which
+#: copies of the request and mounted apps share), true while the write-back
+#: tween's handler runs: ``request.session`` loaded then is written back by
+#: the tween, and needs no response callback.
+TWEEN_WRITES_BACK = "_mongosession_tween_writes_back"
 
 
 def new_session_id() -> str:
@@ -153,6 +155,7 @@ class MongoSession:
         self._invalidated = False
         self._loaded = False
         self._written = False
+        self._called_back = False
         self._move: Any = None
         self._commit: Optional[CommitWatch] = None
 
@@ -170,7 +173,14 @@ class MongoSession:
         else:
             self._start_stored(stored, now)
         self._loaded = True
-        if not self._request.environ.get(TWEEN_WRITES_BACK):
+        attributes = self._request.__dict__
+        if not attributes.get(TWEEN_WRITES_BACK) or attributes.get("session") is not self:
+            self._write_back_at_response()
+
+    def _write_back_at_response(self) -> None:
+        """Have a response callback write back, unless one will already."""
+        if self._loaded and not self._written and not self._called_back:
+            self._called_back = True
             self._request.add_response_callback(self._write_back)
 
     def _start_new(self, now: datetime.datetime) -> None:

@@ -19,13 +19,21 @@ def write_back_tween_factory(handler: Callable[[Any], Any], registry: Any) -> An
         return handler
 
     def write_back_tween(request: Any) -> Any:
-        environ = request.environ
-        environ[TWEEN_WRITES_BACK] = True
+        attributes = request.__dict__
+        outer = attributes.get(TWEEN_WRITES_BACK, False)
+        attributes[TWEEN_WRITES_BACK] = True
         try:
             response = handler(request)
+        except BaseException:
+            session = attributes.get("session")
+            if isinstance(session, MongoSession):
+                # Something above may still answer it (pyramid_debugtoolbar's
+                # error page): then a response callback writes back.
+                session._write_back_at_response()
+            raise
         finally:
-            environ[TWEEN_WRITES_BACK] = False
-        session = request.__dict__.get("session")
+            attributes[TWEEN_WRITES_BACK] = outer
+        session = attributes.get("session")
         if isinstance(session, MongoSession):
             try:
                 session._write_back(request, response)

@@ -160,3 +160,45 @@ def test_untouched_view_with_the_panel_active_only_reads(collection, commands, o
     assert commands.names == ["find"]
     assert "Set-Cookie" not in response.headers
     assert collection.find_one()["data"] == {"a": "1"}
+
+
+def failing_beside_the_toolbar(collection, failing):
+    settings = include_settings(collection, {"debugtoolbar.hosts": "127.0.0.1"})
+    config = Configurator(settings=settings)
+    config.include("pyramid_debugtoolbar")
+    config.include("pyramid_mongosession")
+    config.add_route("failing", "/")
+    config.add_view(failing, route_name="failing")
+    return webtest.TestApp(config.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+
+
+def test_a_change_before_an_error_the_toolbar_answers_is_stored(collection):
+    """An error no exception view answers leaves the package's tween; the
+    toolbar, above it, makes the 500 page, and the response callbacks run:
+    the change is stored, as ``cookie_on_exception`` (true) says."""
+    def failing(request):
+        request.session["before_failure"] = "written"
+        raise RuntimeError("no exception view answers this")
+
+    app = failing_beside_the_toolbar(collection, failing)
+
+    app.get("/", status=500)
+
+    assert collection.find_one()["data"] == {"before_failure": "written"}
+
+
+@pytest.mark.parametrize("session", ["untouched", "only looked at"])
+def test_an_error_the_toolbar_answers_stores_nothing_for_an_unchanged_session(
+    collection, commands, session
+):
+    def failing(request):
+        if session == "only looked at":
+            request.session  # the toolbar's Session panel reads it  # noqa: B018
+        raise RuntimeError("no exception view answers this")
+
+    app = failing_beside_the_toolbar(collection, failing)
+
+    response = app.get("/", status=500)
+
+    assert commands.names == []
+    assert "session=" not in response.headers.get("Set-Cookie", "")

@@ -165,11 +165,14 @@ def test_changed_serializer_gives_a_fresh_session_and_a_warning(collection, capl
 
 
 @pytest.mark.parametrize("field, value", [("created", "yesterday"), ("timeout", "long"),
-                                          ("expires", 5)])
+                                          ("expires", 5), ("created", None), ("data", None)])
 def test_malformed_fields_give_a_fresh_session_and_a_warning(collection, caplog, field, value):
     app = app_with_factory(collection, timeout=None)
     app.get("/set/a/1")
-    collection.update_one({}, {"$set": {field: value}})
+    if value is None:  # the field is missing
+        collection.update_one({}, {"$unset": {field: ""}})
+    else:
+        collection.update_one({}, {"$set": {field: value}})
     with caplog.at_level(logging.WARNING, "pyramid_mongosession"):
         assert app.get("/get/a").json is None
     assert "cannot be decoded" in caplog.text

@@ -4,6 +4,7 @@ import pytest
 
 from pyramid_mongosession.keys import (
     escape_key,
+    escaping_growth,
     hash_id,
     hashed_id_text,
     stored_id_from_text,
@@ -53,3 +54,9 @@ def test_a_hashed_id_as_shown_reads_back_as_the_stored_id():
     for malformed in ("", "ab" * 31, "zz" * 32, " " + "ab" * 32, "ab" * 32 + "\n", None, 42):
         with pytest.raises(ValueError, match="64 hex digits"):
             stored_id_from_text(malformed)
+
+
+@pytest.mark.parametrize("keys", [[], ["plain"], [""], ["a.b", "$c", "%", "\x00"], ["..", ""]])
+def test_escaping_growth_is_what_escaping_adds(keys):
+    escaped = sum(len(escape_key(key).encode()) - len(key.encode()) for key in keys)
+    assert escaping_growth(keys) == escaped

@@ -7,6 +7,7 @@ import webtest
 from pyramid.config import Configurator
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.interfaces import ISession
+from pyramid.wsgi import wsgiapp
 from zope.interface.verify import verifyObject
 
 from pyramid_mongosession import MongoSessionFactory, SessionStoreError, SessionValueError
@@ -395,3 +396,59 @@ def test_a_session_first_used_after_the_write_back_tween_is_still_stored(
     assert collection.find_one()["data"] == {"late": where}
     assert response.headers["Set-Cookie"].startswith("session=")
 
+
+
+def setting_a_key(request):
+    request.session["k"] = "v"
+    return request.response
+
+
+def test_a_session_of_a_second_factory_is_stored_beside_the_tween(collection):
+    admin = MongoSessionFactory(collection, secret=SECRET, cookie_name="admin")
+
+    def view(request):
+        request.admin_session["k"] = "v"
+        return request.response
+
+    config = Configurator(settings=include_settings(collection))
+    config.include("pyramid_mongosession")
+    config.add_request_method(admin, "admin_session", reify=True)
+    config.add_route("v", "/")
+    config.add_view(view, route_name="v")
+
+    webtest.TestApp(config.make_wsgi_app()).get("/")
+
+    assert collection.count_documents({}) == 1
+
+
+def test_an_app_mounted_inside_one_with_the_tween_stores_its_session(collection):
+    inner = Configurator(session_factory=MongoSessionFactory(collection, secret=SECRET))
+    inner.add_route("v", "/")
+    inner.add_view(setting_a_key, route_name="v")
+    outer = Configurator(settings=include_settings(collection))
+    outer.include("pyramid_mongosession")
+    outer.add_route("v", "/")
+    outer.add_view(wsgiapp(inner.make_wsgi_app()), route_name="v")
+
+    webtest.TestApp(outer.make_wsgi_app()).get("/")
+
+    assert collection.count_documents({}) == 1
+
+
+def test_a_subrequest_without_tweens_on_a_copied_request_stores_its_session(collection):
+    def outer(request):
+        sub = request.copy()
+        sub.path_info = "/sub"
+        request.invoke_subrequest(sub, use_tweens=False)
+        return request.response
+
+    config = Configurator(settings=include_settings(collection))
+    config.include("pyramid_mongosession")
+    config.add_route("outer", "/")
+    config.add_route("sub", "/sub")
+    config.add_view(outer, route_name="outer")
+    config.add_view(setting_a_key, route_name="sub")
+
+    webtest.TestApp(config.make_wsgi_app()).get("/")
+
+    assert collection.count_documents({}) == 1

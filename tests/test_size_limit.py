@@ -55,3 +55,13 @@ def test_the_limit_is_a_setting(collection):
     assert set(collection.find_one()["data"]) == {"blob"}
 
 
+
+
+def test_escaped_characters_of_a_key_count_toward_the_limit(collection):
+    # Stored as "%2E" each: 990 bytes of key, where the key itself is 330.
+    app = app_with_include(collection, {"mongosession.max_size": "1024"})
+    post(app, {"x": 1})
+
+    post(app, {"." * 330: 1}, status=503)
+
+    assert set(collection.find_one()["data"]) == {"x"}
