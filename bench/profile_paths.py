@@ -25,7 +25,7 @@ from pyramid_mongosession import get_session_store
 from pyramid_mongosession.factory import registered_factory
 from pyramid_mongosession.keys import hash_id
 
-from .app import User, make_app
+from .app import VIEWS, User, make_app
 from .backends import BACKENDS
 from .stores import MongoServer, RedisServer, cpu_seconds, on_first_cpu, start_server
 from .turns import take_turns
@@ -34,10 +34,11 @@ BLOCK = 200  # requests per turn
 
 
 def bare_app(package_app, users):
-    """The same views, sending the package's commands with pymongo itself,
-    for the same stored sessions: the id comes from a table, not a
-    signature.  The same commands: each carries the package's time limit
-    (``mongosession.operation_timeout``), as pymongo sends it."""
+    """The same app (its routes, in its order), its views sending the
+    package's commands with pymongo itself, for the same stored sessions:
+    the id comes from a table, not a signature.  The same commands: each
+    carries the package's time limit (``mongosession.operation_timeout``),
+    as pymongo sends it."""
     store = get_session_store(package_app.registry)
     sessions = store.collection
     verify = registered_factory(package_app.registry).cookie.verify
@@ -61,10 +62,15 @@ def bare_app(package_app, users):
             sessions.update_one({"_id": _id}, {"$set": {"data.counter": counter}})
         return counter
 
+    def not_measured(request):
+        raise NotImplementedError(request.path)
+
+    # The package's app's routes, in its order: a request is matched the same way.
+    bare_views = {"read": read, "write": write}
     config = Configurator(settings={})
-    for view in (read, write):
-        config.add_route(view.__name__, f"/{view.__name__}")
-        config.add_view(view, route_name=view.__name__, renderer="json")
+    for name in VIEWS:
+        config.add_route(name, f"/{name}")
+        config.add_view(bare_views.get(name, not_measured), route_name=name, renderer="json")
     return config.make_wsgi_app()
 
 

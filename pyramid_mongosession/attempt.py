@@ -37,11 +37,9 @@ class CommitWatch:
         self._watched: Optional[Any] = None
 
     def watch(self, request: Any) -> None:
-        """Watch the transaction pyramid_tm has open for ``request``, if any
-        (``environ["tm.active"]``)."""
+        """Watch the transaction pyramid_tm has open for ``request``: called
+        when its ``environ["tm.active"]`` says it has one."""
         environ = request.environ
-        if not environ.get("tm.active"):
-            return
         try:
             transaction = environ["tm.manager"].get()
         except NoTransaction:  # an explicit manager, between transactions

@@ -26,7 +26,7 @@ class KeyChanges:
         self.removed: Set[str] = set()
         self._handed_out: Dict[str, Optional[bytes]] = {}
 
-    def check(self, key: Any, value: Any = MISSING) -> None:
+    def check(self, key: Any, value: Any) -> None:
         """Raise ``TypeError`` (``ValueError`` for text that is not valid
         Unicode) naming ``key`` if it or ``value`` cannot be stored."""
         if not isinstance(key, str):
@@ -35,8 +35,7 @@ class KeyChanges:
             key.encode("utf-8")
         except UnicodeEncodeError as error:
             raise ValueError(f"session key {key!r} cannot be stored: {error}") from None
-        if value is not MISSING:
-            self._named(key, self.codec.check, value)
+        self._named(key, self.codec.check, value)
 
     def _named(self, key: str, method: Any, value: Any) -> Any:
         """``method(value)``, its ``TypeError`` or ``ValueError`` naming ``key``."""

@@ -64,6 +64,9 @@ class ExpiryRule:
     ``reissue_time``
       Seconds between renewals, or ``None`` for a tenth of the timeout.
       Default: ``None``.
+
+    A rule is fixed once made (it works its intervals out then): other
+    timeouts are another rule.
     """
 
     def __init__(
@@ -124,24 +127,18 @@ class ExpiryRule:
         timeout = _seconds(own_timeout) if own_timeout else self._timeout
         if timeout is not None:
             if renewed is None:
-                renewed = self.last_renewal(expires, None, own_timeout, now)
+                renewed = self.last_renewal(expires, own_timeout, now)
             ends = min(ends, renewed + timeout)
         if self._absolute_timeout is not None:
             ends = min(ends, created + self._absolute_timeout)
         return ends
 
     def last_renewal(
-        self,
-        expires: datetime.datetime,
-        renewed: Optional[datetime.datetime],
-        own_timeout: Optional[int],
-        now: datetime.datetime,
+        self, expires: datetime.datetime, own_timeout: Optional[int], now: datetime.datetime
     ) -> datetime.datetime:
-        """``renewed``; without it (a document of an earlier version) the
-        last use is unknown, and is taken as ``expires`` less the timeout,
-        at most ``now``: the session gets at most one timeout from now."""
-        if renewed is not None:
-            return renewed
+        """The last renewal of a document of an earlier version, which
+        stores none: unknown, it is taken as ``expires`` less the timeout,
+        at most ``now``, so the session gets at most one timeout from now."""
         timeout = own_timeout or self.timeout
         return min(expires - datetime.timedelta(seconds=timeout or 0), now)
 
@@ -248,7 +245,7 @@ class Lifetime:
             if renewed_at is None and life.timeout is not None:
                 # A document of an earlier version: its last renewal is
                 # stored, and its expires brought in if the rule ends it sooner.
-                life.renewed_at = rule.last_renewal(expires, None, own_timeout, now)
+                life.renewed_at = rule.last_renewal(expires, own_timeout, now)
                 life.renewed = life.expires < expires
         renewal = rule.renewal(now, created, own_timeout, life.expires)
         if renewal is not None:

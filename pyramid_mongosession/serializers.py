@@ -57,9 +57,6 @@ class BSONCodec:
         except _TooDeep:
             raise TypeError(_too_deep(value)) from None
 
-    def decode(self, stored: Any) -> Any:
-        return _unescaped(stored, _VALUE_LEVEL)
-
     def decode_data(self, stored: Dict[str, Any]) -> Dict[str, Any]:
         """A stored ``data`` field as the session's data: its keys, and
         those nested in its values, unescaped."""
@@ -203,9 +200,6 @@ class DumpsLoadsCodec:
     def encode(self, value: Any) -> Any:
         dumped = self.serializer.dumps(value)
         return Binary(dumped) if isinstance(dumped, bytes) else dumped
-
-    def decode(self, stored: Any) -> Any:
-        return self.serializer.loads(stored)
 
     def decode_data(self, stored: Dict[str, Any]) -> Dict[str, Any]:
         """A stored ``data`` field as the session's data."""

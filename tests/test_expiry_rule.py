@@ -56,6 +56,14 @@ def stored(expires, renewed=None, timeout=None, created=T0):
     # Without expires: over only when sessions expire.
     (ExpiryRule(600), {"created": T0}, at(0), True),
     (ExpiryRule(None), {"created": T0}, at(0), False),
+    # Malformed fields: a bad expires is left for the decoder to refuse, a
+    # bad created or renewed leaves expires alone to decide, a bad own
+    # timeout counts as none.
+    (ExpiryRule(600), {"created": T0, "expires": 5}, at(10**6), False),
+    (ExpiryRule(60), stored(at(600), created="yesterday"), at(599), False),
+    (ExpiryRule(60), stored(at(600), created="yesterday"), at(600), True),
+    (ExpiryRule(60), stored(at(600), renewed="soon"), at(599), False),
+    (ExpiryRule(600), stored(at(6000), at(0), timeout=True), at(601), True),
 ])
 def test_a_stored_session_is_over_by_the_rule_in_force(rule, document, now, over):
     assert rule.has_expired(document, now) is over
@@ -76,3 +84,14 @@ def test_renewal_interval_follows_a_sessions_own_shorter_timeout():
     assert renewal_interval(600, None) == 60
     assert renewal_interval(600, 900) == 60
     assert renewal_interval(600, 30) == 30
+
+
+def test_the_known_renewal_of_a_session_of_an_earlier_version():
+    rule = ExpiryRule(600)
+    assert rule.known_renewal(T0, at(900), at(200), None) == at(200)  # stored
+    assert rule.known_renewal(T0, at(900), None, None) == at(300)  # expires less the timeout
+    assert rule.known_renewal(T0, at(900), None, 60) == at(840)  # its own timeout
+    assert ExpiryRule(None).known_renewal(T0, at(900), None, None) is None
+    # An expires the absolute timeout set says nothing of the last renewal.
+    assert ExpiryRule(600, 100).known_renewal(T0, at(100), None, None) is None
+    assert ExpiryRule(600, 1000).known_renewal(T0, at(900), None, None) == at(300)

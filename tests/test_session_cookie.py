@@ -172,3 +172,13 @@ def test_a_secret_beyond_latin_1_signs_and_verifies_as_with_webob():
 
     assert webob_loads(value.encode(), secret) == SESSION_ID
     assert cookie.verify(signed(SESSION_ID, secret).encode()) == (SESSION_ID, False)
+
+
+def test_vary_names_the_cookie_once_however_often_it_is_set():
+    cookie = SessionCookie([SECRET])
+    response = Response()
+
+    cookie.delete(response)
+    cookie.set(response, SESSION_ID, None)
+
+    assert response.vary == ("Cookie",)
