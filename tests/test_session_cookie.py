@@ -182,3 +182,27 @@ def test_vary_names_the_cookie_once_however_often_it_is_set():
     cookie.set(response, SESSION_ID, None)
 
     assert response.vary == ("Cookie",)
+
+
+NEW_SECRET = "the new secret, of at least 32 characters"
+
+
+@settings(max_examples=200, deadline=None)
+@given(session_ids, st.sampled_from([NEW_SECRET, SECRET, "a third secret, 32 characters long"]),
+       st.lists(st.tuples(st.integers(0, 200), st.binary(max_size=3)), max_size=2))
+def test_with_two_secrets_a_cookie_verifies_as_with_webob_and_is_resigned_if_old(
+    session_id, signing_secret, edits
+):
+    value = signed(session_id, signing_secret).encode()
+    for position, replacement in edits:
+        value = value[:position] + replacement + value[position + len(replacement):]
+    by_new, by_old = webob_loads(value, NEW_SECRET), webob_loads(value, SECRET)
+
+    found = SessionCookie([NEW_SECRET, SECRET]).verify(value)
+
+    if by_new is not None:
+        assert found == (by_new, False)
+    elif by_old is not None:
+        assert found == (by_old, True)
+    else:
+        assert found == (None, False)
