@@ -11,8 +11,6 @@ SALT = "pyramid_mongosession."
 # A signed cookie is ~150 characters; anything much longer is not ours.
 MAX_COOKIE_LENGTH = 512
 _SESSION_ID = re.compile(rb"[A-Za-z0-9_-]{43}")
-
-
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
@@ -79,9 +77,9 @@ class SessionCookie:
         re-sign it with the first secret; ``(None, False)`` when no cookie
         verifies.  A sibling subdomain can plant a cookie of the same name
         beside ours: the first that verifies is used, the others never
-        acted on.  The values are read as :func:`cookie_values` says."""
-        for value in self._named.findall(request.environ.get("HTTP_COOKIE", "")):
-            session_id, resign = self.verify(_cookie_value(value))
+        acted on."""
+        for value in cookie_values(request, self._named):
+            session_id, resign = self.verify(value)
             if session_id is not None:
                 return session_id, resign
         return None, False

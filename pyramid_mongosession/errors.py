@@ -10,9 +10,9 @@ from pymongo.errors import DocumentTooLarge, OperationFailure, PyMongoError
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 # Server codes for "the document an update would produce is too large".
 _TOO_LARGE_CODES = frozenset((10334, 17419, 17420))
-NO_TIME_LIMIT = contextlib.nullcontext()
-#: What a pymongo call raises that :func:`translated` turns into the package's errors.
-MONGODB_ERRORS = (PyMongoError, InvalidDocument)
+_NO_TIME_LIMIT = contextlib.nullcontext()
+# What a pymongo call raises that translated() turns into the package's errors.
+_MONGODB_ERRORS = (PyMongoError, InvalidDocument)
 
 
 class SessionStoreError(Exception):
@@ -67,14 +67,15 @@ def call_mongodb(
     ends within ``time_limit`` seconds (``pymongo.timeout``), unless that is
     ``None``."""
     try:
-        with time_limited(time_limit):
+        # time_limited(), without a call: the store calls this for every command.
+        with _NO_TIME_LIMIT if time_limit is None else pymongo.timeout(time_limit):
             return method(*args, **kwargs)
-    except MONGODB_ERRORS as error:
+    except _MONGODB_ERRORS as error:
         raise translated(error, action, size_of) from error
 
 
 def translated(error: Exception, action: str, size_of: Any = None) -> Exception:
-    """One of :data:`MONGODB_ERRORS` as :func:`call_mongodb` raises it."""
+    """A pymongo or bson ``error`` as :func:`call_mongodb` raises it."""
     if isinstance(error, DocumentTooLarge) or (
         isinstance(error, OperationFailure) and error.code in _TOO_LARGE_CODES
     ):
@@ -86,7 +87,7 @@ def translated(error: Exception, action: str, size_of: Any = None) -> Exception:
 
 def time_limited(time_limit: Optional[float]) -> Any:
     """``pymongo.timeout(time_limit)``, or no limit for ``None``."""
-    return NO_TIME_LIMIT if time_limit is None else pymongo.timeout(time_limit)
+    return _NO_TIME_LIMIT if time_limit is None else pymongo.timeout(time_limit)
 
 
 def _too_large(size_of: Any, error: Exception) -> SessionTooLargeError:

@@ -261,7 +261,7 @@ class Lifetime:
     def last_renewal(self) -> Optional[datetime.datetime]:
         """The renewal to store; ``None`` without an idle timeout, as such
         a session is never renewed."""
-        return self.renewed_at if (self.own_timeout or self.rule.timeout) is not None else None
+        return self.renewed_at if self.timeout is not None else None
 
     def restart(self, now: datetime.datetime) -> None:
         """Renewed ``now`` by a new id: the session moves, stored whole."""

@@ -19,8 +19,6 @@ def escape_key(key: str) -> str:
     """A session key as a field name that MongoDB reads literally."""
     if not key:
         return "%"
-    if _SPECIAL.search(key) is None:
-        return key
     return _SPECIAL.sub(_escape, key)
 
 

@@ -270,10 +270,8 @@ class MongoSession:
         changed = self._keys.changed
         life = self._life
         inserts = self._stored_id is None or self._id != self._stored_id
-        if self._id is None:
-            self._id = new_session_id()
         return Outcome(
-            session_id=self._id,
+            session_id=self._current_id(),
             stored_id=self._stored_id,
             stored_key=self._stored_key,
             cookie_id=self._cookie_id,
@@ -482,6 +480,9 @@ class MongoSession:
         """This session's id: 256 random bits from :mod:`secrets`, URL-safe,
         what the cookie carries, signed.  The database stores only its
         hash."""
+        return self._current_id()
+
+    def _current_id(self) -> str:
         if self._id is None:
             self._id = new_session_id()
         return self._id

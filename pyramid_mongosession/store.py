@@ -8,20 +8,12 @@ import logging
 import weakref
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
-import pymongo
 from bson.codec_options import CodecOptions
 from bson.errors import BSONError
 from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
 from .documents import Documents, StoredSession, bson_size, check_size
-from .errors import (
-    MAX_DOCUMENT_BYTES,
-    MONGODB_ERRORS,
-    NO_TIME_LIMIT,
-    SessionStoreError,
-    SessionTooLargeError,
-    translated,
-)
+from .errors import MAX_DOCUMENT_BYTES, SessionStoreError, SessionTooLargeError, call_mongodb
 from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
 from .keys import escape_key, hash_id, hashed_id_text
@@ -234,9 +226,7 @@ class SessionStore:
         """Raise :class:`SessionTooLargeError` if ``stored`` would make a
         document larger than ``max_size``: before an update that adds or
         changes values, which the server cannot check for us."""
-        size = self._documents.size(stored)
-        if size > self.max_size:
-            check_size(size, self.max_size)
+        check_size(self._documents.size(stored), self.max_size)
 
     def update(
         self,
@@ -290,14 +280,11 @@ class SessionStore:
         return bool(result.deleted_count)
 
     def _call(self, method: Any, *args: Any, action: str, size_of: Any = None) -> Any:
-        """``method(*args)`` as ``call_mongodb`` calls it, with the store's
-        time limit; then the retry of pending indexes.  Written out rather
-        than through ``call_mongodb``: it runs for every command."""
-        try:
-            with NO_TIME_LIMIT if self.time_limit is None else pymongo.timeout(self.time_limit):
-                result = method(*args)
-        except MONGODB_ERRORS as error:
-            raise translated(error, action, size_of) from error
+        """``call_mongodb`` with the store's time limit; then the retry of
+        pending indexes."""
+        result = call_mongodb(
+            method, *args, action=action, size_of=size_of, time_limit=self.time_limit
+        )
         if self.indexes.pending:
             self.indexes.after_success()
         return result
