@@ -109,11 +109,15 @@ class Documents:
         )
 
 
-def bson_size(document: Mapping[str, Any]) -> int:
+def bson_encoded(document: Mapping[str, Any]) -> bytes:
     try:
-        return len(bson.encode(document))
+        return bson.encode(document)
     except InvalidDocument as error:
         raise TypeError(f"a session value cannot be stored: {error}") from error
+
+
+def bson_size(document: Mapping[str, Any]) -> int:
+    return len(bson_encoded(document))
 
 
 def check_size(size: int, max_size: int) -> None:

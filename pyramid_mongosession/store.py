@@ -10,9 +10,10 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from bson.codec_options import CodecOptions
 from bson.errors import BSONError
+from bson.raw_bson import RawBSONDocument
 from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
-from .documents import Documents, StoredSession, bson_size, check_size
+from .documents import Documents, StoredSession, bson_encoded, check_size
 from .errors import MAX_DOCUMENT_BYTES, SessionStoreError, SessionTooLargeError, call_mongodb
 from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
@@ -217,9 +218,11 @@ class SessionStore:
         """Store a new session under ``session_id``, checked against
         ``max_size`` first."""
         document = self._documents.document(session_id, stored)
-        check_size(bson_size(document), self.max_size)
+        # Encoded once: sized here, and sent as it is.
+        encoded = RawBSONDocument(bson_encoded(document))
+        check_size(len(encoded.raw), self.max_size)
         self._call(
-            self.collection.insert_one, document, action="save the session", size_of=document
+            self.collection.insert_one, encoded, action="save the session", size_of=document
         )
 
     def check_size(self, stored: StoredSession) -> None:
