@@ -12,7 +12,7 @@ from .errors import SessionTooLargeError
 from .keys import escape_key, escaping_growth, hash_id
 
 _DATE_OR_NONE = (datetime.datetime, type(None))
-_OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed", "device")
+_OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed", "device", "moved_from")
 # Any id is stored as 32 bytes: sizing a document needs no hash.
 _SIZED_ID = bytes(32)
 
@@ -33,6 +33,11 @@ class StoredSession:
     #: When it ends under the timeouts in force at its load (``expires``,
     #: or sooner if they were lowered); ``None`` when it has no ``expires``.
     ends: Optional[datetime.datetime] = None
+    #: In the insert that moves a session to a new id (``regenerate_id``),
+    #: the ``_id`` it moves from: two requests moving one session at once
+    #: (a form sent twice) each insert a copy, and the limit per principal
+    #: must not count the loser's, which its request deletes.
+    moved_from: Optional[bytes] = None
 
 
 class Documents:

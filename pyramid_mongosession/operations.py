@@ -3,7 +3,7 @@ them, reap expired ones in batches, count.  None runs in a request unless
 the application calls it; all read from the primary."""
 import dataclasses
 import datetime
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .devices import device_fields
 from .expiry import ExpiryRule
@@ -109,14 +109,22 @@ class AcrossSessions:
         )
         return bool(result.deleted_count)
 
-    def keep_most_recent(self, principal: str, keep: int) -> int:
+    def keep_most_recent(
+        self, principal: str, keep: int, rival_copies: Optional[Tuple[bytes, bytes]] = None
+    ) -> int:
         """Delete the live sessions of ``principal`` but the ``keep`` most
         recently renewed; the number deleted.  Every request that runs it
-        orders them alike, so sign-ins at once leave the same survivors."""
-        query = {
+        orders them alike, so sign-ins at once leave the same survivors.
+        ``rival_copies``: (the ``_id`` of a session this request moved, the
+        ``_id`` it moved from); other copies moved from the same are left
+        out, for the request that made them deletes them."""
+        query: Dict[str, Any] = {
             "principal": _check_principal(principal),
             "expires": self.expiry.live_expires(self.clock()),
         }
+        if rival_copies is not None:
+            own, moved_from = rival_copies
+            query["$or"] = [{"moved_from": {"$ne": moved_from}}, {"_id": own}]
         order = [("renewed", -1), ("created", -1), ("_id", -1)]
 
         def beyond() -> List[Any]:

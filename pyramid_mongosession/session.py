@@ -283,6 +283,7 @@ class MongoSession:
                 self._principal,
                 life.last_renewal,
                 self._device_of(request, inserts),
+                moved_from=self._stored_key if inserts else None,
             ),
             changed={key: self._data[key] for key in changed},
             removed=self._keys.removed,

@@ -3,13 +3,24 @@ session's principal and that principal then has more live sessions than
 the limit, the least recently active ones are revoked (a sign-in counts as
 activity)."""
 import threading
+import time
 
 import pytest
 import webtest
+from webob import Request
 
 from pyramid_mongosession import SessionStoreError, get_session_store
 
-from .signin_views import SIGN_IN_VIEWS, app_with_views, sign_in_in_place, sign_out
+from .signin_views import (
+    SIGN_IN_VIEWS,
+    app_with_views,
+    sign_in,
+    sign_in_in_place,
+    sign_out,
+    visit,
+    whoami,
+)
+from .support import session_cookie_headers
 
 VIEWS = dict(SIGN_IN_VIEWS, **{"/in_place/{name}": sign_in_in_place, "/sign_out": sign_out})
 
@@ -128,3 +139,78 @@ def test_a_failed_limit_query_fails_the_sign_in_and_deletes_nothing(collection, 
     assert first.get("/whoami").json == "alice"
     second.get("/in_place/alice")  # tried again, it applies
     assert [b.get("/whoami").json for b in (first, second)] == [None, "alice"]
+
+
+@pytest.mark.parametrize("limit", [None, "1"], ids=["no limit (control)", "limit 1"])
+def test_a_sign_in_submitted_twice_at_once_leaves_the_user_signed_in(collection, limit):
+    """Two tabs (or a double click) sign the same anonymous session in at
+    once.  Without a limit the move that wins keeps its session and the
+    other deletes its own copy.  With a limit, the winner's limit query
+    must not count the loser's copy, which the loser is about to delete:
+    else the winner's session is the one revoked, and the user is left
+    signed in nowhere."""
+    a_viewed, b_viewed = threading.Event(), threading.Event()
+    b_inserted, a_limited = threading.Event(), threading.Event()
+
+    def sign_in_racing(request):
+        if threading.current_thread().name == "A":
+            sign_in(request)
+            a_viewed.set()
+            assert b_viewed.wait(10)
+        else:
+            request.session.get("visits")  # loaded before A moves it
+            assert a_viewed.wait(10)
+            time.sleep(0.02)  # B signs in a little later: B is the newer
+            sign_in(request)
+            b_viewed.set()
+        return "signed in"
+
+    wsgi = app_with_views(
+        collection,
+        {"mongosession.max_sessions_per_principal": limit} if limit else {},
+        {"/sign_in/{name}": sign_in_racing, "/visit": visit, "/whoami": whoami},
+    )
+    store = get_session_store(wsgi.registry)
+    real_insert, real_delete, real_limit = store.insert, store.delete, store.limit_sessions_of
+
+    def insert(session_id, stored):
+        real_insert(session_id, stored)
+        if threading.current_thread().name == "B":
+            b_inserted.set()
+
+    def delete(key):
+        if threading.current_thread().name == "B":
+            assert a_limited.wait(10)  # A moved first: B's move is the loser
+        return real_delete(key)
+
+    def limit(principal, **moved):
+        if threading.current_thread().name == "A":
+            assert b_inserted.wait(10)
+        try:
+            return real_limit(principal, **moved)
+        finally:
+            a_limited.set()
+
+    store.insert, store.delete, store.limit_sessions_of = insert, delete, limit
+    tab = webtest.TestApp(wsgi)
+    tab.get("/visit")
+    cookie = tab.cookies["session"]
+    responses = {}
+
+    def submit():
+        request = Request.blank("/sign_in/alice", headers={"Cookie": f"session={cookie}"})
+        responses[threading.current_thread().name] = request.get_response(wsgi)
+
+    threads = [threading.Thread(target=submit, name=name) for name in "AB"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert {name: r.status_int for name, r in responses.items()} == {"A": 200, "B": 200}
+    assert session_cookie_headers(responses["B"]) == []  # the loser leaves the cookie
+    (a_cookie,) = session_cookie_headers(responses["A"])  # what the browser keeps
+    alices = list(collection.find({"principal": "alice"}))
+    assert len(alices) == 1, "the double sign-in left no session signed in"
+    kept = Request.blank("/whoami", headers={"Cookie": a_cookie.split(";")[0]})
+    assert kept.get_response(wsgi).json == "alice"
