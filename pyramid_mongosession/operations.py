@@ -3,7 +3,7 @@ them, reap expired ones in batches, count.  None runs in a request unless
 the application calls it; all read from the primary."""
 import dataclasses
 import datetime
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set
 
 from .devices import device_fields
 from .expiry import ExpiryRule
@@ -109,34 +109,38 @@ class AcrossSessions:
         )
         return bool(result.deleted_count)
 
-    def keep_most_recent(
-        self, principal: str, keep: int, rival_copies: Optional[Tuple[bytes, bytes]] = None
-    ) -> int:
+    def keep_most_recent(self, principal: str, keep: int) -> int:
         """Delete the live sessions of ``principal`` but the ``keep`` most
         recently renewed; the number deleted.  Every request that runs it
         orders them alike, so sign-ins at once leave the same survivors.
-        ``rival_copies``: (the ``_id`` of a session this request moved, the
-        ``_id`` it moved from); other copies moved from the same are left
-        out, for the request that made them deletes them."""
-        query: Dict[str, Any] = {
+
+        Copies of one session count as one: two requests moving a session
+        at once (a sign-in sent twice) each insert a copy marked with the
+        ``_id`` it moved from, and the one that finds the old document gone
+        deletes its own.  Counted twice, the loser's copy would push out
+        the winner's."""
+        query = {
             "principal": _check_principal(principal),
             "expires": self.expiry.live_expires(self.clock()),
         }
-        if rival_copies is not None:
-            own, moved_from = rival_copies
-            query["$or"] = [{"moved_from": {"$ne": moved_from}}, {"_id": own}]
         order = [("renewed", -1), ("created", -1), ("_id", -1)]
 
-        def beyond() -> List[Any]:
-            found = self.collection.find(query, {"_id": 1}).sort(order).skip(keep)
-            return [document["_id"] for document in found]
+        def newest_first() -> List[Mapping[str, Any]]:
+            return list(self.collection.find(query, {"_id": 1, "moved_from": 1}).sort(order))
 
         action = f"limit the sessions of {principal!r}"
-        ids = self._call(beyond, action=action)
-        if not ids:
+        kept: Set[Any] = set()
+        beyond = []
+        for document in self._call(newest_first, action=action):
+            session = document.get("moved_from", document["_id"])
+            if session in kept or len(kept) < keep:
+                kept.add(session)
+            else:
+                beyond.append(document["_id"])
+        if not beyond:
             return 0
         result = self._call(
-            self.collection.delete_many, {"_id": {"$in": ids}, "principal": principal},
+            self.collection.delete_many, {"_id": {"$in": beyond}, "principal": principal},
             action=action,
         )
         return int(result.deleted_count)

@@ -345,40 +345,26 @@ class SessionStore:
         """
         return self._across.revoke_one(principal, hashed_id)
 
-    def limit_sessions_of(
-        self,
-        principal: str,
-        *,
-        moved_to: Optional[str] = None,
-        moved_from: Optional[bytes] = None,
-    ) -> int:
+    def limit_sessions_of(self, principal: str) -> int:
         """Revoke the live sessions of ``principal`` beyond
         ``max_sessions_per_principal``, the least recently active first (by
         their last renewal, then their creation); the number revoked.  The
         write-back calls it when a request sets a session's principal, which
         renews that session.  Without a limit it does nothing.
 
+        The copies that two requests moving one session at once insert (a
+        sign-in sent twice) count as one session: the request that loses
+        deletes its copy.
+
         Parameters:
 
         ``principal``
           A non-empty ``str``; anything else raises ``ValueError``.
           Required.
-
-        ``moved_to``, ``moved_from``
-          For a sign-in that moved the session (``regenerate_id``): its new
-          id, and the stored ``_id`` it moved from.  Another request moving
-          the same session at once (a form sent twice) inserts a copy too,
-          and deletes it when it finds the old document gone: that copy is
-          not counted.  Default: ``None``.
         """
         if self.max_sessions_per_principal is None:
             return 0
-        rival_copies = None
-        if moved_to is not None and moved_from is not None:
-            rival_copies = (hash_id(moved_to), moved_from)
-        return self._across.keep_most_recent(
-            principal, self.max_sessions_per_principal, rival_copies
-        )
+        return self._across.keep_most_recent(principal, self.max_sessions_per_principal)
 
     def sessions_of(
         self, principal: str, now: Optional[datetime.datetime] = None

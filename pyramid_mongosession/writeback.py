@@ -65,12 +65,7 @@ class WriteBack:
             stored = self._write_changes(outcome, response)
         principal = outcome.stored.principal
         if stored and outcome.principal_changed and principal is not None:
-            moved_from = outcome.stored.moved_from
-            self.store.limit_sessions_of(
-                principal,
-                moved_to=None if moved_from is None else outcome.session_id,
-                moved_from=moved_from,
-            )
+            self.store.limit_sessions_of(principal)
 
     def _write_new(self, outcome: Outcome, response: Any) -> bool:
         if not outcome.worth_storing:

@@ -141,14 +141,15 @@ def test_a_failed_limit_query_fails_the_sign_in_and_deletes_nothing(collection, 
     assert [b.get("/whoami").json for b in (first, second)] == [None, "alice"]
 
 
-@pytest.mark.parametrize("limit", [None, "1"], ids=["no limit (control)", "limit 1"])
-def test_a_sign_in_submitted_twice_at_once_leaves_the_user_signed_in(collection, limit):
-    """Two tabs (or a double click) sign the same anonymous session in at
-    once.  Without a limit the move that wins keeps its session and the
-    other deletes its own copy.  With a limit, the winner's limit query
-    must not count the loser's copy, which the loser is about to delete:
-    else the winner's session is the one revoked, and the user is left
-    signed in nowhere."""
+def sign_in_submitted_twice(collection, limit, before=None, meanwhile=None):
+    """A tab signs its anonymous session in twice at once (two tabs, or a
+    double click), ordered so that request A moves the session first and
+    wins, and B, a little newer, loses: B inserts its copy, A deletes the
+    old document and runs the limit, then B finds the old document gone
+    and deletes its copy.  ``before(wsgi)`` runs first; ``meanwhile(wsgi)``
+    after A's limit, while B's copy is still there.  The app also serves
+    ``sign_in`` at ``/elsewhere/{name}``.  Returns the app and the cookie
+    the browser keeps (A's)."""
     a_viewed, b_viewed = threading.Event(), threading.Event()
     b_inserted, a_limited = threading.Event(), threading.Event()
 
@@ -168,10 +169,16 @@ def test_a_sign_in_submitted_twice_at_once_leaves_the_user_signed_in(collection,
     wsgi = app_with_views(
         collection,
         {"mongosession.max_sessions_per_principal": limit} if limit else {},
-        {"/sign_in/{name}": sign_in_racing, "/visit": visit, "/whoami": whoami},
+        {
+            "/sign_in/{name}": sign_in_racing,
+            "/elsewhere/{name}": sign_in,
+            "/visit": visit,
+            "/whoami": whoami,
+        },
     )
     store = get_session_store(wsgi.registry)
     real_insert, real_delete, real_limit = store.insert, store.delete, store.limit_sessions_of
+    b_deletes = []
 
     def insert(session_id, stored):
         real_insert(session_id, stored)
@@ -181,17 +188,23 @@ def test_a_sign_in_submitted_twice_at_once_leaves_the_user_signed_in(collection,
     def delete(key):
         if threading.current_thread().name == "B":
             assert a_limited.wait(10)  # A moved first: B's move is the loser
+            if meanwhile is not None and not b_deletes:
+                meanwhile(wsgi)
+            b_deletes.append(key)
         return real_delete(key)
 
-    def limit(principal, **moved):
+    def limit(principal):
         if threading.current_thread().name == "A":
             assert b_inserted.wait(10)
         try:
-            return real_limit(principal, **moved)
+            return real_limit(principal)
         finally:
-            a_limited.set()
+            if threading.current_thread().name == "A":
+                a_limited.set()
 
     store.insert, store.delete, store.limit_sessions_of = insert, delete, limit
+    if before is not None:
+        before(wsgi)
     tab = webtest.TestApp(wsgi)
     tab.get("/visit")
     cookie = tab.cookies["session"]
@@ -210,7 +223,51 @@ def test_a_sign_in_submitted_twice_at_once_leaves_the_user_signed_in(collection,
     assert {name: r.status_int for name, r in responses.items()} == {"A": 200, "B": 200}
     assert session_cookie_headers(responses["B"]) == []  # the loser leaves the cookie
     (a_cookie,) = session_cookie_headers(responses["A"])  # what the browser keeps
+    return wsgi, a_cookie.split(";")[0]
+
+
+def whoami_with(wsgi, cookie):
+    return Request.blank("/whoami", headers={"Cookie": cookie}).get_response(wsgi).json
+
+
+@pytest.mark.parametrize("limit", [None, "1"], ids=["no limit (control)", "limit 1"])
+def test_a_sign_in_submitted_twice_at_once_leaves_the_user_signed_in(collection, limit):
+    """Without a limit the move that wins keeps its session and the other
+    deletes its own copy.  With a limit, the winner's limit query must not
+    count the loser's copy, which the loser is about to delete: else the
+    winner's session is the one revoked, and the user is left signed in
+    nowhere."""
+    wsgi, kept = sign_in_submitted_twice(collection, limit)
+
     alices = list(collection.find({"principal": "alice"}))
     assert len(alices) == 1, "the double sign-in left no session signed in"
-    kept = Request.blank("/whoami", headers={"Cookie": a_cookie.split(";")[0]})
-    assert kept.get_response(wsgi).json == "alice"
+    assert whoami_with(wsgi, kept) == "alice"
+
+
+def test_a_device_signing_in_during_a_double_sign_in_counts_it_once(collection):
+    """A third device signs the same user in while the loser's copy of a
+    double sign-in is still stored.  Its limit must count the two copies
+    as the one session they are: counted twice, they push out the winner's
+    copy (the loser's is newer), and the loser then deletes its own,
+    leaving the tab signed in nowhere."""
+    oldest, latest = [], []
+
+    def sign_in_on(devices, wsgi):
+        device = webtest.TestApp(wsgi)
+        # Its own thread: the helper's hooks act on threads A and B only.
+        signing_in = threading.Thread(target=device.get, args=("/elsewhere/alice",), name="C")
+        signing_in.start()
+        signing_in.join(30)
+        devices.append(device)
+
+    wsgi, kept = sign_in_submitted_twice(
+        collection,
+        "2",
+        before=lambda wsgi: sign_in_on(oldest, wsgi),
+        meanwhile=lambda wsgi: sign_in_on(latest, wsgi),
+    )
+
+    assert whoami_with(wsgi, kept) == "alice", "the tab's sign-in was undone"
+    assert latest[0].get("/whoami").json == "alice"
+    assert oldest[0].get("/whoami").json is None  # the least recently active
+    assert collection.count_documents({"principal": "alice"}) == 2
