@@ -3,7 +3,7 @@ them, reap expired ones in batches, count.  None runs in a request unless
 the application calls it; all read from the primary."""
 import dataclasses
 import datetime
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .devices import device_fields
 from .expiry import ExpiryRule
@@ -111,28 +111,38 @@ class AcrossSessions:
 
     def keep_most_recent(self, principal: str, keep: int) -> int:
         """Delete the live sessions of ``principal`` but the ``keep`` most
-        recently renewed; the number deleted.  Every request that runs it
-        orders them alike, so sign-ins at once leave the same survivors.
+        recently active; the number deleted.  Activity is the last renewal
+        as :meth:`sessions_of` tells it, else the creation.  Every request
+        that runs it on the same documents keeps the same sessions.
 
-        Copies of one session count as one: two requests moving a session
-        at once (a sign-in sent twice) each insert a copy marked with the
-        ``_id`` it moved from, and the one that finds the old document gone
-        deletes its own.  Counted twice, the loser's copy would push out
-        the winner's."""
+        A document and the one it was moved from (``regenerate_id``) are
+        one session: while a move runs, the new copy is stored before the
+        old document is deleted, and two requests moving one session at
+        once (a sign-in sent twice) each store a copy, the loser deleting
+        its own.  Counted twice, a session in a move pushes out another,
+        or itself."""
+        now = self.clock()
         query = {
             "principal": _check_principal(principal),
-            "expires": self.expiry.live_expires(self.clock()),
+            "expires": self.expiry.live_expires(now),
         }
-        order = [("renewed", -1), ("created", -1), ("_id", -1)]
+        fields = {"moved_from": 1, "created": 1, "expires": 1, "renewed": 1, "timeout": 1}
 
-        def newest_first() -> List[Mapping[str, Any]]:
-            return list(self.collection.find(query, {"_id": 1, "moved_from": 1}).sort(order))
+        def find() -> List[Mapping[str, Any]]:
+            return list(self.collection.find(query, fields))
 
         action = f"limit the sessions of {principal!r}"
-        kept: Set[Any] = set()
+        live = [
+            document
+            for document in self._call(find, action=action)
+            if not self.expiry.has_expired(document, now)
+        ]
+        live.sort(key=self._activity, reverse=True)
+        session_of = _one_per_session(live)
+        kept: Set[str] = set()
         beyond = []
-        for document in self._call(newest_first, action=action):
-            session = document.get("moved_from", document["_id"])
+        for document in live:
+            session = session_of[hashed_id_text(document["_id"])]
             if session in kept or len(kept) < keep:
                 kept.add(session)
             else:
@@ -144,6 +154,22 @@ class AcrossSessions:
             action=action,
         )
         return int(result.deleted_count)
+
+    def _activity(self, document: Mapping[str, Any]) -> Tuple[Any, ...]:
+        """How :meth:`keep_most_recent` ranks a document, most recent last:
+        its last renewal as far as it can be told, else its creation; then
+        its creation; then its ``_id``."""
+        created = _date_or(document.get("created"), _LONG_AGO)
+        timeout = document.get("timeout")
+        if not isinstance(timeout, int) or isinstance(timeout, bool):
+            timeout = None
+        renewed = self.expiry.known_renewal(
+            created,
+            _date_or(document.get("expires"), None),
+            _date_or(document.get("renewed"), None),
+            timeout,
+        )
+        return renewed or created, created, hashed_id_text(document["_id"])
 
     def sessions_of(
         self, principal: str, now: Optional[datetime.datetime] = None
@@ -256,3 +282,32 @@ class AcrossSessions:
             with_principal=totals["with_principal"],
             total_bytes=totals["bytes"],
         )
+
+
+#: Ranks a document whose ``created`` is not a date below every other.
+_LONG_AGO = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+
+
+def _date_or(value: Any, default: Any) -> Any:
+    return value if isinstance(value, datetime.datetime) else default
+
+
+def _one_per_session(documents: Sequence[Mapping[str, Any]]) -> Dict[str, str]:
+    """For each document, by its ``_id`` in text, the ``_id`` that stands
+    for its session: linked by ``moved_from``, a document and the one it
+    was moved from are one session, copies moved from one ``_id`` too."""
+    parent: Dict[str, str] = {}
+
+    def root(node: str) -> str:
+        while parent.setdefault(node, node) != node:
+            node = parent[node]
+        return node
+
+    for document in documents:
+        moved_from = document.get("moved_from")
+        if isinstance(moved_from, bytes):
+            parent[root(hashed_id_text(document["_id"]))] = root(hashed_id_text(moved_from))
+    return {
+        hashed_id_text(document["_id"]): root(hashed_id_text(document["_id"]))
+        for document in documents
+    }

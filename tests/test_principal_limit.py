@@ -2,6 +2,8 @@
 session's principal and that principal then has more live sessions than
 the limit, the least recently active ones are revoked (a sign-in counts as
 activity)."""
+import datetime
+import os
 import threading
 import time
 
@@ -271,3 +273,88 @@ def test_a_device_signing_in_during_a_double_sign_in_counts_it_once(collection):
     assert latest[0].get("/whoami").json == "alice"
     assert oldest[0].get("/whoami").json is None  # the least recently active
     assert collection.count_documents({"principal": "alice"}) == 2
+
+
+@pytest.mark.parametrize(
+    "first_sign_in", ["/in_place/alice", "/sign_in/alice"], ids=["kept its id", "moved"]
+)
+def test_a_device_signing_in_while_a_signed_in_session_moves_counts_it_once(
+    collection, first_sign_in
+):
+    """A signed-in session signs in again (``regenerate_id``): its copy is
+    inserted before its old document is deleted, and both carry the
+    principal.  A sign-in on another device meanwhile must count the two as
+    one session, whether the old document was itself moved at its sign-in
+    or not: counted twice, the old one is revoked, and the mover, finding
+    it gone, takes it for a revocation and deletes its copy too."""
+    wsgi = app_limited_to(collection, 2)
+    store = get_session_store(wsgi.registry)
+    moving, least_recent, latest = browsers(wsgi, 3)
+    for browser in (moving, least_recent):
+        browser.get("/visit")
+        browser.get(first_sign_in)
+        time.sleep(0.01)  # ordered by their renewals, to the millisecond
+    latest.get("/visit")
+    real_delete, meanwhile = store.delete, []
+
+    def delete(key):
+        if threading.current_thread().name == "mover" and not meanwhile:
+            # Its copy is stored, its old document not deleted yet.
+            meanwhile.append(threading.Thread(target=latest.get, args=("/sign_in/alice",)))
+            meanwhile[0].start()
+            meanwhile[0].join(30)
+        return real_delete(key)
+
+    store.delete = delete
+    mover = threading.Thread(target=moving.get, args=("/sign_in/alice",), name="mover")
+    mover.start()
+    mover.join(30)
+
+    assert meanwhile, "the other device did not sign in during the move"
+    assert [b.get("/whoami").json for b in (moving, least_recent, latest)] == [
+        "alice", None, "alice"
+    ]
+
+
+def test_a_session_stored_without_its_last_renewal_ranks_by_the_renewal_known(collection):
+    """A document of an earlier version stores no ``renewed``; its last
+    renewal is worked back from ``expires``, as ``sessions_of`` shows it.
+    The limit must rank it by that, not below every session that stores
+    one."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    minute = datetime.timedelta(minutes=1)
+    earlier_version, renewed_before = os.urandom(32), os.urandom(32)
+    collection.insert_many([
+        # renewed a minute ago: expires one 20-minute timeout later
+        {"_id": earlier_version, "data": {}, "created": now - 10 * minute,
+         "expires": now + 19 * minute, "principal": "alice"},
+        {"_id": renewed_before, "data": {}, "created": now - 10 * minute,
+         "renewed": now - 5 * minute, "expires": now + 15 * minute, "principal": "alice"},
+    ])
+    wsgi = app_limited_to(collection, 2)
+    listed = {info.hashed_id: info.renewed
+              for info in get_session_store(wsgi.registry).sessions_of("alice")}
+    assert listed[earlier_version.hex()] > listed[renewed_before.hex()]
+
+    webtest.TestApp(wsgi).get("/sign_in/alice")
+
+    kept = {document["_id"] for document in collection.find({"principal": "alice"})}
+    assert earlier_version in kept and renewed_before not in kept
+
+
+def test_a_document_with_fields_the_store_never_writes_does_not_fail_a_sign_in(collection):
+    """Ranked below every other (its ``created`` is not a date), it is the
+    one revoked; the sign-in goes through."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    odd = os.urandom(32)
+    collection.insert_one({
+        "_id": odd, "data": {}, "created": "yesterday", "renewed": 5, "timeout": "long",
+        "expires": now + datetime.timedelta(minutes=5), "principal": "alice",
+    })
+    first, second = browsers(app_limited_to(collection, 1), 2)
+    first.get("/sign_in/alice")
+    assert collection.find_one({"_id": odd}) is None
+
+    second.get("/sign_in/alice")
+
+    assert [b.get("/whoami").json for b in (first, second)] == [None, "alice"]
