@@ -10,7 +10,12 @@ from pyramid.interfaces import ISessionFactory
 from pyramid.registry import Registry
 from pyramid.tweens import EXCVIEW, INGRESS
 
-from .connection import build_client, client_from_url, collection_from_client
+from .connection import (
+    build_client,
+    client_from_url,
+    collection_from_client,
+    short_lived_client,
+)
 from .errors import SessionStoreError, SessionTooLargeError, SessionValueError
 from .factory import MongoSessionFactory, registered_factory
 from .operations import SessionInfo, SessionStats
@@ -153,9 +158,6 @@ def _ensure_indexes(
         # application's client stays unopened, and the store ensures the
         # indexes after its first command in the worker.
         return
-    # Through a client of its own, closed again before any fork.
-    client = build_client(options, settings)
-    try:
+    # Through a client of its own, gone again before any fork.
+    with short_lived_client(options, settings) as client:
         factory.store.ensure_indexes_at_startup(collection_from_client(client, options))
-    finally:
-        client.close()

@@ -1,14 +1,20 @@
 """The application's ``MongoClient`` and the sessions collection, from the
 parsed settings."""
+import contextlib
 import re
+import threading
+import time
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Iterator, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 import pymongo
 from pymongo.driver_info import DriverInfo
 from pymongo.errors import PyMongoError
 from pyramid.exceptions import ConfigurationError
+
+# pymongo's threads notice a closed client within half a second.
+_THREADS_END_WITHIN = 5.0
 
 
 def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
@@ -17,6 +23,25 @@ def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
     if options.client_callable is not None:
         return options.client_callable(settings)
     return client_from_url(options)
+
+
+@contextlib.contextmanager
+def short_lived_client(options: Any, settings: Mapping[str, Any]) -> Iterator[Any]:
+    """A client for a few commands at start-up (:func:`build_client`),
+    closed at the end, and its threads ended: a server that forks next
+    copies none into its workers.  (uWSGI forks without Python's fork
+    hooks: a copied thread looks alive in each worker, which then waits
+    for it at exit, as pymongo joins its threads, or hangs on a lock it
+    held.)  ``close()`` only asks pymongo's threads to stop."""
+    before = set(threading.enumerate())
+    client = build_client(options, settings)
+    try:
+        yield client
+    finally:
+        client.close()
+        deadline = time.monotonic() + _THREADS_END_WITHIN
+        for thread in set(threading.enumerate()) - before:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def client_from_url(options: Any, **client_options: Any) -> Any:

@@ -5,6 +5,7 @@
 settings from environment variables; ``main`` is a paste app factory that
 does not include the package (``pyramid.includes`` in the ini does)."""
 import os
+import threading
 
 import pymongo
 from pyramid.config import Configurator
@@ -92,6 +93,8 @@ def make_app():
     app = app_from_settings(settings)
     if os.environ.get("SERVER_APP_PING") == "1":
         get_session_store(app.registry).collection.database.client.admin.command("ping")
+    # What a pre-forking server copies into its workers when it forks next.
+    print(f"threads after loading the app: {threading.active_count()}", flush=True)
     return app
 
 
