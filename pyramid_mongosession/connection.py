@@ -5,7 +5,7 @@ import re
 import threading
 import time
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Dict, Iterator, Mapping
+from typing import Any, Dict, Iterator, Mapping, Set
 from urllib.parse import parse_qs, urlsplit
 
 import pymongo
@@ -13,8 +13,9 @@ from pymongo.driver_info import DriverInfo
 from pymongo.errors import PyMongoError
 from pyramid.exceptions import ConfigurationError
 
-# pymongo's threads notice a closed client within half a second.
-_THREADS_END_WITHIN = 5.0
+# pymongo's threads notice a closed client within half a second; a
+# thread of another client started meanwhile is not waited for longer.
+_THREADS_END_WITHIN = 2.0
 
 
 def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
@@ -39,9 +40,22 @@ def short_lived_client(options: Any, settings: Mapping[str, Any]) -> Iterator[An
         yield client
     finally:
         client.close()
-        deadline = time.monotonic() + _THREADS_END_WITHIN
-        for thread in set(threading.enumerate()) - before:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        _await_end_of_pymongo_threads(before)
+
+
+def _await_end_of_pymongo_threads(before: Set[threading.Thread]) -> None:
+    """Wait, for at most ``_THREADS_END_WITHIN`` seconds, until no thread
+    of pymongo's started since ``before`` runs (pymongo does not tell which
+    client a thread serves).  Polled, not joined: a monitor thread starts
+    another, which may not be running yet."""
+    deadline = time.monotonic() + _THREADS_END_WITHIN
+    while time.monotonic() < deadline:
+        if not any(
+            thread.name.startswith("pymongo") and thread not in before
+            for thread in threading.enumerate()
+        ):
+            return
+        time.sleep(0.01)
 
 
 def client_from_url(options: Any, **client_options: Any) -> Any:
