@@ -106,6 +106,13 @@ def secrets(value: Any) -> Tuple[str, ...]:
     return tuple(secrets)
 
 
+def redacted_url(url: str) -> str:
+    """``url`` with everything before the host's ``@`` masked, however
+    the credentials are written (an unescaped ``/`` or ``@`` in a
+    password included): for error messages."""
+    return re.sub(r"://[^?#]*@", "://***@", url, count=1)
+
+
 def url(value: Any) -> str:
     if isinstance(value, str) and value.strip().startswith(
         ("mongodb://", "mongodb+srv://")

@@ -1,17 +1,19 @@
 """The application's ``MongoClient`` and the sessions collection, from the
 parsed settings."""
 import contextlib
-import re
 import threading
 import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Dict, Iterator, Mapping, Set
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pymongo
+from pymongo import uri_parser
 from pymongo.driver_info import DriverInfo
 from pymongo.errors import PyMongoError
 from pyramid.exceptions import ConfigurationError
+
+from .coercion import redacted_url
 
 # pymongo's threads notice a closed client within half a second; a
 # thread of another client started meanwhile is not waited for longer.
@@ -67,8 +69,13 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
         "tz_aware": True,
         "driver": DriverInfo("pyramid_mongosession", _version()),
     }
-    query = {name.lower() for name in parse_qs(urlsplit(options.url).query)}
-    if "serverselectiontimeoutms" not in query:
+    try:
+        # pymongo itself only warns, and drops the option (tls=ture: no TLS).
+        query = urlsplit(options.url).query
+        given = uri_parser.split_options(query, warn=False) if query else {}
+    except (PyMongoError, ValueError, TypeError) as error:
+        raise _unusable(options.url, error) from error
+    if "serverselectiontimeoutms" not in given:
         keywords["serverSelectionTimeoutMS"] = int(
             options.server_selection_timeout * 1000
         )
@@ -79,10 +86,13 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
     try:
         return pymongo.MongoClient(options.url, **keywords)
     except (PyMongoError, ValueError, TypeError) as error:
-        raise ConfigurationError(
-            f"mongosession.url is not a usable MongoDB URL ({error}): "
-            f"{_without_password(options.url)!r}"
-        ) from error
+        raise _unusable(options.url, error) from error
+
+
+def _unusable(url: str, error: Exception) -> ConfigurationError:
+    return ConfigurationError(
+        f"mongosession.url is not a usable MongoDB URL ({error}): {redacted_url(url)!r}"
+    )
 
 
 def _version() -> str:
@@ -90,10 +100,6 @@ def _version() -> str:
         return version("pyramid_mongosession")
     except PackageNotFoundError:  # pragma: no cover - run from a source tree
         return "unknown"
-
-
-def _without_password(url: str) -> str:
-    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
 
 
 def collection_from_client(client: Any, options: Any) -> Any:

@@ -110,6 +110,15 @@ def _coercers(
     }
 
 
+def _shown(name: str, value: Any) -> str:
+    """How an error message shows a refused value: never a secret."""
+    if name in ("secret", "password"):
+        return ""
+    if name == "url" and isinstance(value, str):
+        return f", not {coerce.redacted_url(value)!r}"
+    return f", not {value!r}"
+
+
 def _import_dotted(name: str) -> Any:
     from pyramid.path import DottedNameResolver
 
@@ -141,7 +150,7 @@ def build_options(
             parsed[name] = coercers[name](value)
         except Invalid as invalid:
             raise ConfigurationError(
-                f"{prefix}{name} must be {invalid.expected}, not {value!r}"
+                f"{prefix}{name} must be {invalid.expected}{_shown(name, value)}"
             ) from None
     options = Options(**parsed)
     _check_combinations(options, prefix)

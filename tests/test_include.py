@@ -1,4 +1,6 @@
 """Activation: includeme, session_factory_from_settings, the client (§1, §2)."""
+import re
+
 import pytest
 import webtest
 from pyramid.config import Configurator
@@ -216,15 +218,44 @@ def test_cookie_on_exception_false_writes_nothing_for_a_failed_view(collection, 
     [
         ({"mongosession.url": "mongodb://bob:hunter2@localhost:notaport/"},
          "mongosession.url is not a usable MongoDB URL"),
+        # A password that should have been escaped: the mask must not stop in it.
+        ({"mongosession.url": "mongodb://bob:hun/ter2@localhost/"},
+         "mongosession.url is not a usable MongoDB URL"),
+        ({"mongosession.url": "mongodb://bob:hun@ter2@localhost/"},
+         "mongosession.url is not a usable MongoDB URL"),
+        ({"mongosession.url": "mongdb://bob:hunter2@localhost/"},
+         "mongosession.url must be a mongodb:// or mongodb+srv:// URL"),
+        ({"mongosession.url": "mongodb://bob:hunter2@localhost/?tls=ture"},
+         "mongosession.url is not a usable MongoDB URL"),
+        ({"mongosession.url": "mongodb://bob:hunter2@localhost/?readPreference=secundary"},
+         "mongosession.url is not a usable MongoDB URL"),
+        ({"mongosession.url": "mongodb://bob:hunter2@localhost/?serverSelectionTimeoutMS=-1"},
+         "mongosession.url is not a usable MongoDB URL"),
         ({"mongosession.database": "my db"}, "mongosession.database is not a valid database name"),
         ({"mongosession.collection": "a$b"},
          "mongosession.collection is not a valid collection name"),
     ],
 )
 def test_unusable_connection_settings_are_configuration_errors(settings, message):
-    with pytest.raises(ConfigurationError, match=message) as error:
+    with pytest.raises(ConfigurationError, match=re.escape(message)) as error:
         session_factory_from_settings(dict(settings, **{"mongosession.secret": SECRET}))
-    assert "hunter2" not in str(error.value)
+    assert "hunter2" not in str(error.value) and "ter2" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        # an old secret left empty: "none"
+        {"mongosession.secret": "live-signing-secret-long-enough-to-sign-cookies none"},
+        {"mongosession.secret": SECRET, "mongosession.username": "bob",
+         "mongosession.password": ""},
+    ],
+)
+def test_a_bad_secret_or_password_is_refused_without_showing_it(settings):
+    with pytest.raises(ConfigurationError) as error:
+        session_factory_from_settings(settings)
+    assert "live-signing-secret" not in str(error.value)
+    assert "mongosession." in str(error.value)
 
 
 def test_factory_from_options_shares_the_parsed_options(collection):

@@ -212,7 +212,9 @@ ERRORS = {  # expected form: {setting: [bad values]}
      for name, values in cases.items() for value in values],
 )
 def test_bad_value_names_setting_expected_form_and_value(name, value, expected):
-    assert_rejected(f"mongosession.{name} must be {expected}, not {value!r}", **{name: value})
+    # A secret is never shown, not even a malformed one.
+    shown = "" if name in ("secret", "password") else f", not {value!r}"
+    assert_rejected(f"mongosession.{name} must be {expected}{shown}", **{name: value})
 
 
 @pytest.mark.parametrize(
@@ -393,7 +395,7 @@ def test_python_secret_str_is_one_secret_and_a_list_is_several():
     )
     assert build_options({"secret": ["new one", "old"]}).secret == ("new one", "old")
     with pytest.raises(ConfigurationError, match=r"^secret must be a non-empty string or a "
-                                                 r"list of them, not \[''\]$"):
+                                                 r"list of them$"):
         build_options({"secret": [""]})
 
 
