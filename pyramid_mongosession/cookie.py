@@ -7,10 +7,12 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 from webob.cookies import SignedSerializer
 
+from .keys import SESSION_ID
+
 SALT = "pyramid_mongosession."
 # A signed cookie is ~150 characters; anything much longer is not ours.
 MAX_COOKIE_LENGTH = 512
-_SESSION_ID = re.compile(rb"[A-Za-z0-9_-]{43}")
+_SESSION_ID = re.compile(SESSION_ID.pattern.encode("ascii"))
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 

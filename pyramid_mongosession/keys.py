@@ -8,6 +8,9 @@ _SPECIAL = re.compile("[%.$\x00]")
 _ESCAPED = re.compile("%(25|2E|24|00)")
 _UNESCAPES = {code[1:]: char for char, code in _ESCAPES.items()}
 _HASHED_ID_TEXT = re.compile(r"[0-9a-fA-F]{64}")
+#: A session id, as ``new_session_id()`` makes it and a cookie carries it:
+#: 256 random bits in URL-safe base64.
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def needs_escaping(key: str) -> bool:
@@ -38,6 +41,10 @@ def unescape_key(field: str) -> str:
     if "%" not in field:
         return field
     return _ESCAPED.sub(lambda match: _UNESCAPES[match.group(1)], field)
+
+
+def is_session_id(value: Any) -> bool:
+    return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
 
 
 def hash_id(session_id: str) -> bytes:

@@ -17,7 +17,7 @@ from .documents import Documents, StoredSession, bson_encoded, check_size
 from .errors import MAX_DOCUMENT_BYTES, SessionStoreError, SessionTooLargeError, call_mongodb
 from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
-from .keys import escape_key, hash_id, hashed_id_text
+from .keys import escape_key, hash_id, hashed_id_text, is_session_id
 from .operations import AcrossSessions, SessionInfo, SessionStats
 
 log = logging.getLogger(__name__)
@@ -313,8 +313,17 @@ class SessionStore:
         ``except_id``
           The id of a session to keep, e.g. ``request.session.id`` to sign
           out everywhere else; it is kept even right after its
-          ``regenerate_id()``.  Default: ``None``.
+          ``regenerate_id()``.  Anything but a session id raises
+          ``ValueError`` and deletes nothing: a hashed id, as
+          :meth:`sessions_of` lists it, would keep nothing.
+          Default: ``None``.
         """
+        if except_id is not None and not is_session_id(except_id):
+            raise ValueError(
+                "except_id must be a session id, such as request.session.id "
+                "(43 URL-safe characters); hashed ids, as sessions_of() and "
+                "hashed_id() give them, are for revoke_one()"
+            )
         keep = []
         if except_id is not None:
             keep.append(except_id)

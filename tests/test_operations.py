@@ -162,6 +162,25 @@ def test_revoke_can_keep_the_current_session(collection):
     assert [d["_id"] for d in collection.find()] == [hash_id(ids[0])]
 
 
+@pytest.mark.parametrize(
+    "what",
+    ["the hashed id", b"bytes", 42, "", "kept-session", "é" * 43],
+)
+def test_revoke_refuses_an_except_id_that_is_not_a_session_id_and_deletes_nothing(
+    collection, what
+):
+    """``store.hashed_id(...)`` names a session in ``sessions_of``: an easy
+    slip here, and as ``except_id`` it would keep nothing."""
+    apps, ids = signed_in_devices(collection, "alice", 2)
+    store = store_of(apps[0])
+    except_id = store.hashed_id(ids[0]) if what == "the hashed id" else what
+
+    with pytest.raises(ValueError, match="^except_id must be a session id"):
+        store.revoke("alice", except_id=except_id)
+
+    assert collection.count_documents({"principal": "alice"}) == 2
+
+
 def test_a_session_revoked_while_its_request_runs_stays_revoked(collection):
     elsewhere = SessionStore(collection, BSONCodec())  # say, an admin's process
 
