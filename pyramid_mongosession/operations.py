@@ -186,11 +186,12 @@ class AcrossSessions:
             return list(self.collection.find(query, fields).sort("created", 1))
 
         found = self._call(find, action=f"list the sessions of {principal!r}")
-        # Those the timeouts in force now have ended, whatever their expires.
+        # Those the timeouts in force now have ended, whatever their expires,
+        # and those whose fields the store never writes, are no sessions.
         return [
             self._info(document)
             for document in found
-            if not self.expiry.has_expired(document, now)
+            if _times_as_stored(document) and not self.expiry.has_expired(document, now)
         ]
 
     def _info(self, document: Mapping[str, Any]) -> SessionInfo:
@@ -282,6 +283,20 @@ class AcrossSessions:
             with_principal=totals["with_principal"],
             total_bytes=totals["bytes"],
         )
+
+
+def _times_as_stored(document: Mapping[str, Any]) -> bool:
+    """Whether a document's times are as the store writes them, so that
+    ``SessionStore.load`` would take it for a session."""
+    timeout = document.get("timeout")
+    return (
+        isinstance(document.get("created"), datetime.datetime)
+        and all(
+            isinstance(document.get(field), (datetime.datetime, type(None)))
+            for field in ("expires", "renewed")
+        )
+        and (timeout is None or (isinstance(timeout, int) and not isinstance(timeout, bool)))
+    )
 
 
 #: Ranks a document whose ``created`` is not a date below every other.

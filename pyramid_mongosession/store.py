@@ -378,7 +378,9 @@ class SessionStore:
     def sessions_of(
         self, principal: str, now: Optional[datetime.datetime] = None
     ) -> List[SessionInfo]:
-        """The live sessions of ``principal``, oldest first.
+        """The live sessions of ``principal``, oldest first.  A document
+        whose times the store never writes (by hand, or by another
+        program) is left out, as a request would not load it either.
 
         Parameters:
 

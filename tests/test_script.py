@@ -1,5 +1,6 @@
 """The ``mongosession`` console script: in-process through ``main()``, and
 as the real installed command in a subprocess."""
+import datetime
 import io
 import json
 import os
@@ -364,3 +365,33 @@ def test_the_installed_command_fails_in_one_line_when_the_database_is_down(
     assert "Topology" not in done.stderr and "configured timeouts" not in done.stderr
     assert len(done.stderr) < 200
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("command", ["revoke", "sessions"])
+def test_an_empty_principal_is_a_usage_error(ini, collection, command, capsys):
+    add_sessions(collection, live=1, principal="alice")
+
+    with pytest.raises(SystemExit) as exit:
+        mongosession(ini, command, "")
+
+    assert exit.value.code == 2
+    assert "PRINCIPAL: must not be empty" in capsys.readouterr().err
+    assert collection.count_documents({}) == 1
+
+
+def test_sessions_leaves_out_documents_the_store_never_wrote(ini, collection):
+    """Written by hand or by another program: not sessions the store would
+    load, so not listed, and never a traceback."""
+    (alices,) = add_sessions(collection, live=1, principal="alice")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    collection.insert_many([
+        {"_id": b"r" * 32, "principal": "alice", "created": now, "renewed": "x",
+         "timeout": "long", "expires": now + datetime.timedelta(hours=1)},
+        {"_id": b"c" * 32, "principal": "alice", "expires": now + datetime.timedelta(hours=1)},
+    ])
+
+    status, out, err = mongosession(ini, "sessions", "alice")
+
+    assert (status, err) == (0, "")
+    assert out.splitlines()[0] == "1 live sessions of 'alice'"
+    assert f"hashed_id={hashed_id_text(alices)}" in out

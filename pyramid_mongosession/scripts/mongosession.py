@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "With --only, delete just the session of that hashed id, as the sessions "
         "command lists it.",
     )
-    revoke.add_argument("principal", metavar="PRINCIPAL")
+    revoke.add_argument("principal", type=_principal, metavar="PRINCIPAL")
     revoke.add_argument("--only", type=_hashed_id, metavar="HASHED_ID",
                         help="the one session to delete (64 hex digits)")
     sessions = commands.add_parser(
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the live sessions of PRINCIPAL (hashed ids, never the ids), "
         "with the user agent and address that created each, when recorded.",
     )
-    sessions.add_argument("principal", metavar="PRINCIPAL")
+    sessions.add_argument("principal", type=_principal, metavar="PRINCIPAL")
     sessions.add_argument("--json", action="store_true", help="print JSON")
     for command in commands.choices.values():
         command.add_argument(
@@ -89,6 +89,12 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number above 0, not {text!r}")
     return int(text)
+
+
+def _principal(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def _hashed_id(text: str) -> str:
