@@ -16,11 +16,23 @@ from .errors import SessionStoreError, call_mongodb, time_limited
 log = logging.getLogger(__name__)
 
 
+# Options of an index on expires that the store cannot work with: the
+# TTL monitor would skip what the filter leaves out; sessions expiring in
+# the same millisecond would collide.
+_UNUSABLE_OPTIONS = ("partialFilterExpression", "unique")
+
+
+class UnusableIndex(SessionStoreError):
+    """An index on ``expires`` with options the store cannot work with."""
+
+
 def refused(error: SessionStoreError) -> bool:
-    """The server refused (no privilege, a conflicting index), as opposed
-    to not answering in time or not at all, which a later try may mend."""
-    return isinstance(error.error, OperationFailure) and not isinstance(
-        error.error, ExecutionTimeout
+    """The server refused (no privilege, a conflicting index), or the index
+    there is unusable, as opposed to not answering in time or not at all,
+    which a later try may mend."""
+    return isinstance(error, UnusableIndex) or (
+        isinstance(error.error, OperationFailure)
+        and not isinstance(error.error, ExecutionTimeout)
     )
 
 
@@ -67,13 +79,17 @@ class Indexes:
         return found
 
     def ensure(self) -> None:
-        """Create what is missing; make an ``expires`` index with other
-        options a TTL index with ``expireAfterSeconds=0`` (``collMod``).
+        """Create what is missing; make an ``expires`` index with another
+        ``expireAfterSeconds`` a TTL index with 0 (``collMod``); raise
+        :class:`UnusableIndex` for one with options the store cannot work
+        with (``partialFilterExpression``, ``unique``).
 
         The indexes that only make operations faster, on ``principal`` and
         (without the TTL reaper) a plain one on ``expires``, are logged,
         not raised, when they cannot be created (no privilege, say)."""
         keys = {tuple(spec["key"]): (name, spec) for name, spec in self.information().items()}
+        if (("expires", 1),) in keys:
+            self._check_usable(*keys[(("expires", 1),)])
         if (("principal", 1),) not in keys:
             self._create_helpful_index(
                 "principal", "revoke and sessions_of will scan the collection", sparse=True
@@ -94,6 +110,15 @@ class Indexes:
         name, spec = keys[(("expires", 1),)]
         if spec.get("expireAfterSeconds") != 0:
             self._make_ttl(name, spec)
+
+    def _check_usable(self, name: str, spec: Mapping[str, Any]) -> None:
+        unusable = [option for option in _UNUSABLE_OPTIONS if spec.get(option)]
+        if unusable:
+            raise UnusableIndex(
+                f"index {name!r} on {self.collection.full_name}.expires has "
+                f"{' and '.join(unusable)}, which the session store cannot work with; "
+                "drop it and restart"
+            )
 
     def _create_helpful_index(self, field: str, without_it: str, **options: Any) -> None:
         try:

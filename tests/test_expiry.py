@@ -217,6 +217,30 @@ def test_ttl_index_that_cannot_be_fixed_is_reported_clearly(
     assert ttl_indexes(collection) == {"expires_1": 3600}
 
 
+@pytest.mark.parametrize(
+    "options, why",
+    [
+        ({"partialFilterExpression": {"principal": {"$exists": True}}},
+         "partialFilterExpression"),  # the TTL monitor would skip anonymous sessions
+        ({"unique": True}, "unique"),  # two sessions expiring in one millisecond collide
+    ],
+    ids=["partial", "unique"],
+)
+def test_an_expires_index_the_store_cannot_use_stops_start_up(
+    mongodb_uri, collection, options, why
+):
+    collection.create_index("expires", expireAfterSeconds=0, **options)
+    before = collection.index_information()["expires_1"]
+
+    with pytest.raises(Exception) as error:
+        own_client_app(mongodb_uri, collection)
+
+    message = str(error.value)
+    assert f"index 'expires_1' on {collection.full_name}.expires has {why}" in message
+    assert "drop it and restart" in message
+    assert collection.index_information()["expires_1"] == before
+
+
 def test_plain_index_on_expires_is_fixed_or_reported(mongodb_uri, collection):
     collection.create_index("expires", name="by_expiry")
     try:
