@@ -1,7 +1,6 @@
 """Coercion of one setting's value: ini strings and Python values alike.
 Each coercer returns the parsed value or raises :class:`Invalid` with the
 expected form, which :mod:`.settings` turns into the error message."""
-import math
 import re
 from typing import Any, Callable, Optional, Tuple
 
@@ -16,6 +15,9 @@ _READ_PREFERENCES = {
     for mode in ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
 }
 _SERIALIZER_NAMES = ("bson", "json", "pickle")
+#: 100 years of 365.25 days, in seconds.
+LONGEST_TIMEOUT = 3_155_760_000
+LONGEST_TIME_LIMIT = 1_000_000
 
 
 class Invalid(ValueError):
@@ -43,17 +45,28 @@ def optional_text(value: Any) -> Optional[str]:
     return None if is_none(value) else text(value)
 
 
-def whole_number(minimum: int, unit: str = "seconds") -> Callable[[Any], int]:
+def whole_number(
+    minimum: int, unit: str = "seconds", maximum: Optional[int] = None, as_said: str = ""
+) -> Callable[[Any], int]:
+    """``as_said``: how the message says ``maximum`` besides the number."""
+    bounds = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum:,}"
+
     def coerce(value: Any) -> int:
         if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise Invalid(f"a whole number of {unit}")
-        if value < minimum:
-            raise Invalid(f"a whole number of {unit}, at least {minimum}")
+        if value < minimum or (maximum is not None and value > maximum):
+            raise Invalid(f"a whole number of {unit}, {bounds}{as_said}")
         return value
 
     return coerce
+
+
+def lifetime(minimum: int) -> Callable[[Any], int]:
+    """Seconds a session or cookie may last: at most 100 years, beyond
+    which a date would be out of range on every write."""
+    return whole_number(minimum, maximum=LONGEST_TIMEOUT, as_said=" (100 years)")
 
 
 def optional(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -78,12 +91,15 @@ def boolean(value: Any) -> bool:
 
 
 def seconds(value: Any) -> float:
+    """A time limit: above 0, and at most what MongoDB and pymongo take
+    (``maxTimeMS`` and ``serverSelectionTimeoutMS``)."""
+    expected = f"a number of seconds above 0, at most {LONGEST_TIME_LIMIT:,}"
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise Invalid("a number of seconds above 0") from None
-    if isinstance(value, bool) or not 0 < seconds < math.inf:
-        raise Invalid("a number of seconds above 0")
+        raise Invalid(expected) from None
+    if isinstance(value, bool) or not 0 < seconds <= LONGEST_TIME_LIMIT:
+        raise Invalid(expected)
     return seconds
 
 

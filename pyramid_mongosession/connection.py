@@ -76,9 +76,9 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
     except (PyMongoError, ValueError, TypeError) as error:
         raise _unusable(options.url, error) from error
     if "serverselectiontimeoutms" not in given:
-        keywords["serverSelectionTimeoutMS"] = int(
-            options.server_selection_timeout * 1000
-        )
+        # At least 1 ms: a fraction of one must not become no wait at all.
+        milliseconds = round(options.server_selection_timeout * 1000)
+        keywords["serverSelectionTimeoutMS"] = max(1, milliseconds)
     if options.username is not None:
         keywords["username"] = options.username
         keywords["password"] = options.password

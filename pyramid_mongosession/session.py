@@ -23,6 +23,7 @@ from zope.interface import implementer
 
 from .attempt import CommitWatch, will_be_retried
 from .changes import MISSING, KeyChanges
+from .coercion import LONGEST_TIMEOUT
 from .documents import StoredSession
 from .expiry import ExpiryRule, Lifetime
 from .writeback import Outcome, WriteBack
@@ -506,11 +507,18 @@ class MongoSession:
         Parameters:
 
         ``seconds``
-          The timeout, a whole number of seconds above 0; anything else
-          raises ``ValueError``.  Required.
+          The timeout, a whole number of seconds from 1 to 100 years;
+          anything else raises ``ValueError``.  Required.
         """
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
-            raise ValueError(f"timeout must be a whole number of seconds above 0, not {seconds!r}")
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int)
+            or not 1 <= seconds <= LONGEST_TIMEOUT
+        ):
+            raise ValueError(
+                f"timeout must be a whole number of seconds from 1 to {LONGEST_TIMEOUT:,} "
+                f"(100 years), not {seconds!r}"
+            )
         self._life.change_timeout(seconds, self._now())
 
     @property

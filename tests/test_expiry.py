@@ -123,6 +123,21 @@ def test_timeout_none_means_sessions_never_expire(collection):
     assert app.get("/get/a").json == "1"
 
 
+def test_the_longest_timeouts_the_settings_take_store_a_session(collection):
+    """100 years each: beyond that a date would overflow on every write."""
+    longest = "3155760000"
+    app = app_with_include(collection, {
+        "mongosession.timeout": longest, "mongosession.absolute_timeout": longest,
+        "mongosession.reissue_time": "3155759999", "mongosession.cookie_max_age": longest,
+    })
+
+    app.get("/set/a/1")
+    app.get("/adjust/3155760000")
+
+    assert app.get("/get/a").json == "1"
+    assert collection.find_one()["expires"].year >= 2125
+
+
 def test_own_timeout_applies_even_without_a_global_one(collection):
     clock = Clock()
     app = app_with_factory(collection, timeout=None, clock=clock)

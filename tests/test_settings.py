@@ -177,9 +177,11 @@ ERRORS = {  # expected form: {setting: [bad values]}
                            "cookie_domain": [""], "username": [""]},
     f'{WHOLE} or "none"': {"timeout": ["abc", "-5", "1.5", 1.5, True],
                            "cookie_max_age": ["-1"]},
-    f'{WHOLE}, at least 1 or "none"': {"timeout": ["0", -5], "absolute_timeout": [0],
-                                       "cookie_max_age": [-1, "0"]},
-    f'{WHOLE}, at least 0 or "none"': {"reissue_time": [-1]},
+    f'{WHOLE}, from 1 to 3,155,760,000 (100 years) or "none"': {
+        "timeout": ["0", -5, "99999999999999999999999"], "absolute_timeout": [0, 3155760001],
+        "cookie_max_age": [-1, "0", "999999999999"]},
+    f'{WHOLE}, from 0 to 3,155,760,000 (100 years) or "none"': {
+        "reissue_time": [-1, 10**12]},
     f"{WHOLE}, at least 1": {"reap_interval": ["0"]},
     WHOLE: {"reap_interval": ["none"]},
     "a cookie name (letters, digits and !#$%&'*+-.^_`|~)": {"cookie_name": ["my session", "a;b"]},
@@ -199,10 +201,10 @@ ERRORS = {  # expected form: {setting: [bad values]}
         "client_callable": ["os.sep", 42]},
     "the dotted name of a callable(request) -> mapping or None": {
         "import_from": ["os.sep", {"cart": {}}]},
-    "a number of seconds above 0": {
-        "server_selection_timeout": ["0", -1, "soon", "none", "inf", True]},
-    'a number of seconds above 0 or "none"': {
-        "operation_timeout": ["0", -1, "soon", "inf", True, ""]},
+    "a number of seconds above 0, at most 1,000,000": {
+        "server_selection_timeout": ["0", -1, "soon", "none", "inf", True, "1e12"]},
+    'a number of seconds above 0, at most 1,000,000 or "none"': {
+        "operation_timeout": ["0", -1, "soon", "inf", True, "", "1e7"]},
 }
 
 
