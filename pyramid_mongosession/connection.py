@@ -23,9 +23,20 @@ _THREADS_END_WITHIN = 2.0
 def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
     """The application's ``MongoClient``: its own (``client_callable``) or
     :func:`client_from_url`."""
-    if options.client_callable is not None:
-        return options.client_callable(settings)
-    return client_from_url(options)
+    if options.client_callable is None:
+        return client_from_url(options)
+    try:
+        client = options.client_callable(settings)
+    except TypeError as error:
+        raise ConfigurationError(
+            f"mongosession.client_callable must take the settings: {error}"
+        ) from error
+    if not isinstance(client, pymongo.MongoClient):
+        raise ConfigurationError(
+            "mongosession.client_callable must return a pymongo MongoClient, "
+            f"not {type(client).__name__}"
+        )
+    return client
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from .expiry import ExpiryRule, StoredTime, utc_now
 from .serializers import codec_for
 from .session import MongoSession
 from .settings import CONNECTION_OPTIONS, Options, build_options
-from .store import SessionStore
+from .store import SessionStore, check_collection
 from .writeback import WriteBack
 
 
@@ -120,6 +120,7 @@ class MongoSessionFactory:
         options: Options,
         clock: Optional[Callable[[], datetime.datetime]],
     ) -> None:
+        check_collection(collection)
         self.options = options
         #: The time as sessions store it; handed to the store and each session.
         self.now = StoredTime(clock or utc_now)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 from bson.codec_options import CodecOptions
 from bson.errors import BSONError
 from bson.raw_bson import RawBSONDocument
+from pymongo.collection import Collection
 from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
 from .documents import Documents, StoredSession, bson_encoded, check_size
@@ -31,6 +32,16 @@ __all__ = [
 
 #: ``principal=UNCHANGED`` in :meth:`SessionStore.update`: leave it as it is.
 UNCHANGED: Any = object()
+
+
+def check_collection(collection: Any) -> None:
+    """Raise ``TypeError`` unless ``collection`` is a pymongo collection:
+    a database or a client handed in by mistake fails later, obscurely."""
+    if not isinstance(collection, Collection):
+        raise TypeError(
+            "the sessions collection must be a pymongo Collection, not "
+            f"{type(collection).__name__}"
+        )
 
 
 class PendingMove:

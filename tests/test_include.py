@@ -262,3 +262,36 @@ def test_factory_from_options_shares_the_parsed_options(collection):
     factory = MongoSessionFactory(collection, secret=SECRET, timeout=60)
     again = MongoSessionFactory.from_options(collection, factory.options)
     assert again.options is factory.options
+
+
+@pytest.mark.parametrize("given", ["database", "client", None], ids=["database", "client", "none"])
+def test_a_factory_handed_something_else_than_a_collection_says_so(collection, given):
+    handed = {"database": collection.database, "client": collection.database.client}.get(given)
+
+    expected = "^the sessions collection must be a pymongo Collection, not "
+    with pytest.raises(TypeError, match=expected):
+        MongoSessionFactory(handed, secret=SECRET)
+
+
+@pytest.mark.parametrize(
+    "returns, why",
+    [("database", "must return a pymongo MongoClient, not Database"),
+     ("none", "must return a pymongo MongoClient, not NoneType"),
+     ("takes_nothing", "must take the settings")],
+)
+def test_a_client_callable_that_gives_no_client_stops_start_up(collection, returns, why):
+    def database(settings):
+        return collection.database
+
+    def none(settings):
+        return None
+
+    def takes_nothing():
+        return collection.database.client
+
+    callables = {"database": database, "none": none, "takes_nothing": takes_nothing}
+    settings = {"mongosession.secret": SECRET,
+                "mongosession.client_callable": callables[returns]}
+
+    with pytest.raises(ConfigurationError, match=f"^mongosession.client_callable {why}"):
+        session_factory_from_settings(settings)
