@@ -254,6 +254,22 @@ def test_ensure_indexes_lists_them(ini, collection):
     assert f"{collection.full_name} principal_1: principal 1, sparse\n" in out
 
 
+def test_ensure_indexes_that_cannot_create_them_is_status_1(
+    tmp_path, mongodb_uri, collection, fail_command
+):
+    """With ``reaper = tween`` both indexes only make operations faster, so
+    start-up only logs a refusal; the command, asked for them, fails."""
+    ini = write_ini(tmp_path / "tween.ini", mongodb_uri, collection,
+                    **{"mongosession.reaper": "tween"})
+    fail_command(["createIndexes"], times=10, errorCode=13, errorMessage="not authorized")
+
+    status, out, err = mongosession(ini, "ensure-indexes")
+
+    assert status == 1
+    assert err == (f"mongosession: {collection.full_name} has no index on principal, expires: "
+                   "the server refused to create them (run with -v to see why)\n")
+
+
 def test_a_missing_ini_file_is_one_line_and_status_1(tmp_path):
     status, out, err = mongosession(str(tmp_path / "missing.ini"), "stats")
 

@@ -179,13 +179,22 @@ def _without_topology(text: str) -> str:
 
 def ensure_indexes(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
     store.ensure_indexes()
-    for name, spec in sorted(store.indexes.information().items()):
+    found = sorted(store.indexes.information().items())
+    for name, spec in found:
         details = [f"{key} {direction}" for key, direction in spec["key"]]
         if spec.get("sparse"):
             details.append("sparse")
         if "expireAfterSeconds" in spec:
             details.append(f"expireAfterSeconds={spec['expireAfterSeconds']}")
         print(f"{store.collection.full_name} {name}: {', '.join(details)}", file=out)
+    # The ones that only make operations faster are logged, not raised, when refused.
+    indexed = {key for _name, spec in found for key, _direction in spec["key"]}
+    missing = [field for field in ("principal", "expires") if field not in indexed]
+    if missing:
+        raise LookupError(
+            f"{store.collection.full_name} has no index on {', '.join(missing)}: "
+            "the server refused to create them (run with -v to see why)"
+        )
 
 
 def reap(store: Any, args: Any, out: TextIO, err: TextIO) -> None:
