@@ -50,7 +50,7 @@ class SessionStats:
     total_bytes: int
 
 
-def _check_principal(principal: Any) -> str:
+def check_principal(principal: Any) -> str:
     if not isinstance(principal, str) or not principal:
         raise ValueError(f"principal must be a non-empty str, not {principal!r}")
     return principal
@@ -88,9 +88,21 @@ class AcrossSessions:
         self._call = call
         self.clock = clock
 
+    def _now(self, now: Optional[datetime.datetime]) -> datetime.datetime:
+        """``now`` as an operation takes it: an aware datetime; ``None``
+        for the clock's."""
+        if now is None:
+            return self.clock()
+        if not isinstance(now, datetime.datetime) or now.utcoffset() is None:
+            raise ValueError(
+                "now must be an aware datetime, such as "
+                f"datetime.now(timezone.utc), not {now!r}"
+            )
+        return now
+
     def revoke(self, principal: str, keep: Sequence[str] = ()) -> int:
         """Delete the sessions of ``principal`` but those of ids ``keep``."""
-        query: Dict[str, Any] = {"principal": _check_principal(principal)}
+        query: Dict[str, Any] = {"principal": check_principal(principal)}
         if keep:
             query["_id"] = {"$nin": [hash_id(session_id) for session_id in keep]}
         result = self._call(
@@ -104,7 +116,7 @@ class AcrossSessions:
         stored_id = stored_id_from_text(hashed_id)
         result = self._call(
             self.collection.delete_one,
-            {"_id": stored_id, "principal": _check_principal(principal)},
+            {"_id": stored_id, "principal": check_principal(principal)},
             action=f"revoke a session of {principal!r}",
         )
         return bool(result.deleted_count)
@@ -123,7 +135,7 @@ class AcrossSessions:
         or itself."""
         now = self.clock()
         query = {
-            "principal": _check_principal(principal),
+            "principal": check_principal(principal),
             "expires": self.expiry.live_expires(now),
         }
         fields = {"moved_from": 1, "created": 1, "expires": 1, "renewed": 1, "timeout": 1}
@@ -175,9 +187,9 @@ class AcrossSessions:
         self, principal: str, now: Optional[datetime.datetime] = None
     ) -> List[SessionInfo]:
         """The live sessions of ``principal``, oldest first."""
-        now = now or self.clock()
+        now = self._now(now)
         query = {
-            "principal": _check_principal(principal),
+            "principal": check_principal(principal),
             "expires": self.expiry.live_expires(now),
         }
         fields = {"created": 1, "expires": 1, "timeout": 1, "renewed": 1, "device": 1}
@@ -214,7 +226,7 @@ class AcrossSessions:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number above 0, not {batch_size!r}")
         deleted = 0
-        for expired in self.expiry.expired_filters(now or self.clock()):
+        for expired in self.expiry.expired_filters(self._now(now)):
             deleted = self._reap_batches(expired, batch_size, deleted, progress)
         return deleted
 
@@ -250,13 +262,13 @@ class AcrossSessions:
             int(self._call(
                 self.collection.count_documents, expired, action="count expired sessions"
             ))
-            for expired in self.expiry.expired_filters(now or self.clock())
+            for expired in self.expiry.expired_filters(self._now(now))
         )
 
     def stats(self, now: Optional[datetime.datetime] = None) -> SessionStats:
         """Counts and total size of the stored sessions, in one pass over
         the collection (``$bsonSize``: MongoDB 4.4 or later)."""
-        expired = self.expiry.expired_expression(now or self.clock())
+        expired = self.expiry.expired_expression(self._now(now))
         has_principal = {"$eq": [{"$type": "$principal"}, "string"]}
         pipeline = [
             {

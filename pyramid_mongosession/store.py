@@ -19,7 +19,7 @@ from .errors import MAX_DOCUMENT_BYTES, SessionStoreError, SessionTooLargeError,
 from .expiry import ExpiryRule, utc_now
 from .indexes import Indexes
 from .keys import escape_key, hash_id, hashed_id_text, is_session_id
-from .operations import AcrossSessions, SessionInfo, SessionStats
+from .operations import AcrossSessions, SessionInfo, SessionStats, check_principal
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,15 @@ __all__ = [
 
 #: ``principal=UNCHANGED`` in :meth:`SessionStore.update`: leave it as it is.
 UNCHANGED: Any = object()
+
+
+def _checked_id(session_id: Any) -> str:
+    if not isinstance(session_id, str):
+        raise TypeError(
+            "session_id must be a str, such as request.session.id, not "
+            f"{type(session_id).__name__}"
+        )
+    return session_id
 
 
 def check_collection(collection: Any) -> None:
@@ -209,7 +218,7 @@ class SessionStore:
         ``session_id``
           A session id, such as ``request.session.id``.  Required.
         """
-        return hashed_id_text(hash_id(session_id))
+        return hashed_id_text(hash_id(_checked_id(session_id)))
 
     def document(self, session_id: str) -> Optional[Mapping[str, Any]]:
         """The stored document of ``session_id`` as it is, keys escaped, or
@@ -221,7 +230,9 @@ class SessionStore:
           A session id, such as ``request.session.id``.  Required.
         """
         found: Optional[Mapping[str, Any]] = self._call(
-            self.collection.find_one, {"_id": hash_id(session_id)}, action="read the session"
+            self.collection.find_one,
+            {"_id": hash_id(_checked_id(session_id))},
+            action="read the session",
         )
         return found
 
@@ -382,6 +393,7 @@ class SessionStore:
           A non-empty ``str``; anything else raises ``ValueError``.
           Required.
         """
+        check_principal(principal)
         if self.max_sessions_per_principal is None:
             return 0
         return self._across.keep_most_recent(principal, self.max_sessions_per_principal)

@@ -520,3 +520,33 @@ def test_the_store_shows_a_sessions_document_and_hashed_id_as_sessions_of_lists_
     assert store.document(session_id)["principal"] == "alice"
     assert session_id not in repr(store.document(session_id))
     assert store.document("not a session id") is None
+
+
+@pytest.mark.parametrize(
+    "now",
+    [datetime.datetime(2020, 1, 1), datetime.date(2020, 1, 1), "2020-01-01"],
+    ids=["naive", "date", "text"],
+)
+@pytest.mark.parametrize("operation", ["sessions_of", "reap", "count_expired", "stats"])
+def test_operations_refuse_a_now_that_is_not_an_aware_datetime(collection, operation, now):
+    """A naive one would be taken for UTC by some and fail in others."""
+    add_sessions(collection, live=1, expired=1, principal="alice")
+    store = SessionStore(collection, BSONCodec())
+    call = getattr(store, operation)
+    args = ("alice",) if operation == "sessions_of" else ()
+
+    with pytest.raises(ValueError, match="^now must be an aware datetime"):
+        call(*args, now=now)
+
+    assert collection.count_documents({}) == 2
+
+
+def test_limit_sessions_of_refuses_a_principal_even_without_a_limit(collection):
+    with pytest.raises(ValueError, match="^principal must be a non-empty str"):
+        SessionStore(collection, BSONCodec()).limit_sessions_of(None)
+
+
+@pytest.mark.parametrize("operation", ["hashed_id", "document"])
+def test_an_operation_on_one_session_refuses_an_id_that_is_not_text(collection, operation):
+    with pytest.raises(TypeError, match="^session_id must be a str"):
+        getattr(SessionStore(collection, BSONCodec()), operation)(None)
