@@ -7,6 +7,8 @@ from typing import Any, Callable, Optional, Tuple
 from pyramid.settings import aslist, falsey, truthy
 
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_COOKIE_PATH = re.compile(r"^/[^\x00-\x1f\x7f;]*$")
+_COOKIE_DOMAIN = re.compile(r"^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _REAPERS = ("ttl", "tween", "off")
 # MongoDB's read preference modes, by their lower-case names.
@@ -135,6 +137,21 @@ def url(value: Any) -> str:
     ):
         return value.strip()
     raise Invalid("a mongodb:// or mongodb+srv:// URL")
+
+
+def cookie_path(value: Any) -> str:
+    """RFC 6265's path-value, absolute: a browser ignores another Path."""
+    if isinstance(value, str) and _COOKIE_PATH.fullmatch(value.strip()):
+        return value.strip()
+    raise Invalid("a path that starts with / and has no ; nor control characters")
+
+
+def cookie_domain(value: Any) -> str:
+    """A host name, as a browser takes it for a Domain: with anything else
+    it drops the cookie, and no session ever persists."""
+    if isinstance(value, str) and _COOKIE_DOMAIN.fullmatch(value.strip()):
+        return value.strip()
+    raise Invalid("a domain name (letters, digits, - and .)")
 
 
 def cookie_name(value: Any) -> str:

@@ -173,8 +173,11 @@ ERRORS = {  # expected form: {setting: [bad values]}
         "secret": ["", " \n ", [], [b"bytes"], 42, "none", "s None"]},
     "a mongodb:// or mongodb+srv:// URL": {"url": ["http://localhost/", None]},
     "a non-empty string": {"database": [""], "collection": ["  ", 7, "none", "None"],
-                           "cookie_path": ["", "none"],
-                           "cookie_domain": [""], "username": [""]},
+                           "username": [""]},
+    "a path that starts with / and has no ; nor control characters": {
+        "cookie_path": ["", "none", "app", "/a\n/b", "/a;b", 7]},
+    'a domain name (letters, digits, - and .) or "none"': {
+        "cookie_domain": ["", "a.com; HttpOnly", "exa mple.com", "http://x.com", "a..com"]},
     f'{WHOLE} or "none"': {"timeout": ["abc", "-5", "1.5", 1.5, True],
                            "cookie_max_age": ["-1"]},
     f'{WHOLE}, from 1 to 3,155,760,000 (100 years) or "none"': {
