@@ -124,11 +124,18 @@ def secrets(value: Any) -> Tuple[str, ...]:
     return tuple(secrets)
 
 
+# Everything from the scheme to the host's @, however the credentials are
+# written (an unescaped / or @ in a password included).
+_CREDENTIALS = re.compile(r"://[^?#]*@")
+
+
+def has_credentials(url: str) -> bool:
+    return _CREDENTIALS.search(url) is not None
+
+
 def redacted_url(url: str) -> str:
-    """``url`` with everything before the host's ``@`` masked, however
-    the credentials are written (an unescaped ``/`` or ``@`` in a
-    password included): for error messages."""
-    return re.sub(r"://[^?#]*@", "://***@", url, count=1)
+    """``url`` with its credentials masked: for error messages."""
+    return _CREDENTIALS.sub("://***@", url, count=1)
 
 
 def url(value: Any) -> str:
