@@ -40,9 +40,12 @@ class SessionInfo:
 class SessionStats:
     """What :meth:`SessionStore.stats` counts."""
 
-    #: Sessions not expired.
+    #: Sessions whose stored ``expires`` has not passed (the counts go by
+    #: ``expires`` alone, as an index serves them: a session that lowered
+    #: timeouts have ended counts here until its ``expires`` passes).
     live: int
-    #: Expired, not yet removed by the TTL monitor or a reaper.
+    #: Expired by their ``expires``, not yet removed by the TTL monitor or
+    #: a reaper.
     expired: int
     #: Sessions with a principal.
     with_principal: int
