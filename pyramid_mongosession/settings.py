@@ -153,7 +153,7 @@ def build_options(
                 f"{prefix}{name} must be {invalid.expected}{_shown(name, value)}"
             ) from None
     options = Options(**parsed)
-    _check_connection(options, values, prefix)
+    _check_connection(options, prefix)
     _check_combinations(options, prefix)
     _check_cookie_prefix(options, prefix)
     if any(len(secret) < SHORTEST_SECRET for secret in options.secret):
@@ -171,16 +171,11 @@ def build_options(
     return options
 
 
-def _check_connection(options: Options, given: Mapping[str, Any], prefix: str) -> None:
-    """Connection settings that would be silently ignored or overridden."""
-    if options.client_callable is not None:
-        for name in ("username", "password", "server_selection_timeout"):
-            if name in given:
-                raise ConfigurationError(
-                    f"{prefix}{name} is not used with {prefix}client_callable: "
-                    "the application's client has its own"
-                )
-    elif options.username is not None and coerce.has_credentials(options.url):
+def _check_connection(options: Options, prefix: str) -> None:
+    """Credentials given twice: pymongo would take the settings' silently.
+    (Beside ``client_callable`` they are not ignored:
+    ``client_from_settings`` makes the application's client with them.)"""
+    if options.username is not None and coerce.has_credentials(options.url):
         raise ConfigurationError(
             f"{prefix}username is set, and {prefix}url has credentials too: "
             "give them in one place"

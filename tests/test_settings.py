@@ -292,17 +292,6 @@ def test_credentials_in_the_url_and_in_settings_are_rejected():
     )
 
 
-@pytest.mark.parametrize(
-    "name, value", [("username", "app"), ("server_selection_timeout", "1")]
-)
-def test_connection_settings_left_to_the_applications_client_are_rejected(name, value):
-    assert_rejected(
-        f"mongosession.{name} is not used with mongosession.client_callable: "
-        "the application's client has its own",
-        client_callable=lambda settings: None, **{name: value},
-    )
-
-
 def test_password_without_username_is_rejected():
     assert_rejected("mongosession.password is set but mongosession.username is not",
                     password="pw")
