@@ -3,6 +3,7 @@
 ``config.include("pyramid_mongosession")`` reads the ``mongosession.*``
 settings and registers a :class:`MongoSessionFactory`.
 """
+import sys
 from typing import Any, Callable, Mapping, Optional
 
 from pyramid.config import PHASE1_CONFIG, Configurator
@@ -158,6 +159,6 @@ def _ensure_indexes(
         # application's client stays unopened, and the store ensures the
         # indexes after its first command in the worker.
         return
-    # Through a client of its own, gone again before any fork.
-    with short_lived_client(options, settings) as client:
+    # Through a client of its own, gone before uWSGI forks without hooks.
+    with short_lived_client(options, outlive_no_thread="uwsgi" in sys.modules) as client:
         factory.store.ensure_indexes_at_startup(collection_from_client(client, options))

@@ -1,6 +1,7 @@
 """The application's ``MongoClient`` and the sessions collection, from the
 parsed settings."""
 import contextlib
+import logging
 import threading
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -15,9 +16,10 @@ from pyramid.exceptions import ConfigurationError
 
 from .coercion import redacted_url
 
-# pymongo's threads notice a closed client within half a second; a
-# thread of another client started meanwhile is not waited for longer.
-_THREADS_END_WITHIN = 2.0
+log = logging.getLogger(__name__)
+
+# pymongo's threads notice a closed client within half a second.
+_THREADS_END_WITHIN = 5.0
 
 
 def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
@@ -40,33 +42,44 @@ def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
 
 
 @contextlib.contextmanager
-def short_lived_client(options: Any, settings: Mapping[str, Any]) -> Iterator[Any]:
-    """A client for a few commands at start-up (:func:`build_client`),
-    closed at the end, and its threads ended: a server that forks next
-    copies none into its workers.  (uWSGI forks without Python's fork
-    hooks: a copied thread looks alive in each worker, which then waits
-    for it at exit, as pymongo joins its threads, or hangs on a lock it
-    held.)  ``close()`` only asks pymongo's threads to stop."""
+def short_lived_client(options: Any, *, outlive_no_thread: bool = False) -> Iterator[Any]:
+    """A client of :func:`client_from_url` for a few commands at start-up,
+    closed at the end.  ``close()`` only asks pymongo's threads to stop;
+    with ``outlive_no_thread``, wait until they have (about half a second),
+    for a server that forks next without Python's fork hooks (uWSGI): it
+    would copy them into each worker, which then waits for them at exit,
+    as pymongo joins its threads, or hangs on a lock one held."""
     before = set(threading.enumerate())
-    client = build_client(options, settings)
+    # Polled, not streamed: no round-trip-time thread, which a monitor
+    # thread would start at any time, as another client's does.
+    client = client_from_url(options, serverMonitoringMode="poll")
     try:
         yield client
     finally:
         client.close()
-        _await_end_of_pymongo_threads(before)
+        if outlive_no_thread:
+            _await_end_of_threads(before)
 
 
-def _await_end_of_pymongo_threads(before: Set[threading.Thread]) -> None:
-    """Wait, for at most ``_THREADS_END_WITHIN`` seconds, until no thread
-    of pymongo's started since ``before`` runs (pymongo does not tell which
-    client a thread serves).  Polled, not joined: a monitor thread starts
-    another, which may not be running yet."""
+def _await_end_of_threads(before: Set[threading.Thread]) -> None:
+    """Wait, for at most ``_THREADS_END_WITHIN`` seconds, until no monitor
+    or cursor thread of pymongo's started since ``before`` runs (pymongo
+    does not tell which client a thread serves; another client's
+    round-trip-time thread is not waited for).  Polled, not joined: a
+    thread may be listed before it runs."""
     deadline = time.monotonic() + _THREADS_END_WITHIN
-    while time.monotonic() < deadline:
-        if not any(
-            thread.name.startswith("pymongo") and thread not in before
-            for thread in threading.enumerate()
-        ):
+    while any(
+        thread.name.startswith("pymongo")
+        and thread.name != "pymongo_server_rtt_thread"
+        and thread not in before
+        for thread in threading.enumerate()
+    ):
+        if time.monotonic() > deadline:
+            log.warning(
+                "pymongo threads of the start-up client still run after %.0f s; "
+                "a fork now copies them",
+                _THREADS_END_WITHIN,
+            )
             return
         time.sleep(0.01)
 
