@@ -124,18 +124,24 @@ def secrets(value: Any) -> Tuple[str, ...]:
     return tuple(secrets)
 
 
-# Everything from the scheme to the host's @, however the credentials are
-# written (an unescaped / or @ in a password included).
-_CREDENTIALS = re.compile(r"://[^?#]*@")
+# From the scheme to the last @: the credentials however they are written
+# (an unescaped /, @, ? or # in a password included), and the hosts too
+# when an option's value holds an @.
+_CREDENTIALS = re.compile(r"://.*@")
+# An option such as tlsCertificateKeyFilePassword=...
+_PASSWORD_OPTION = re.compile(r"(?i)(password=)[^&;]*")
 
 
 def has_credentials(url: str) -> bool:
-    return _CREDENTIALS.search(url) is not None
+    """Whether ``url`` has credentials, as pymongo reads it: an ``@``
+    before the first ``/`` after the scheme."""
+    return "@" in url.partition("://")[2].partition("/")[0]
 
 
 def redacted_url(url: str) -> str:
-    """``url`` with its credentials masked: for error messages."""
-    return _CREDENTIALS.sub("://***@", url, count=1)
+    """``url`` with its credentials, and any option's password, masked:
+    for error messages."""
+    return _PASSWORD_OPTION.sub(r"\1***", _CREDENTIALS.sub("://***@", url, count=1))
 
 
 def url(value: Any) -> str:

@@ -2,6 +2,7 @@
 parsed settings."""
 import contextlib
 import logging
+import re
 import threading
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -11,7 +12,8 @@ from urllib.parse import urlsplit
 import pymongo
 from pymongo import uri_parser
 from pymongo.driver_info import DriverInfo
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConfigurationError as PyMongoConfigurationError
+from pymongo.errors import InvalidURI, PyMongoError
 from pyramid.exceptions import ConfigurationError
 
 from .coercion import redacted_url
@@ -94,10 +96,8 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
         "driver": DriverInfo("pyramid_mongosession", _version()),
     }
     try:
-        # pymongo itself only warns, and drops the option (tls=ture: no TLS).
-        query = urlsplit(options.url).query
-        given = uri_parser.split_options(query, warn=False) if query else {}
-    except (PyMongoError, ValueError, TypeError) as error:
+        given = _url_options(options.url)
+    except (PyMongoError, ValueError, TypeError, OSError) as error:  # OSError: a tlsCAFile
         raise _unusable(options.url, error) from error
     if "serverselectiontimeoutms" not in given:
         # At least 1 ms: a fraction of one must not become no wait at all.
@@ -109,8 +109,26 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
     keywords.update(client_options)
     try:
         return pymongo.MongoClient(options.url, **keywords)
-    except (PyMongoError, ValueError, TypeError) as error:
+    except (PyMongoError, ValueError, TypeError, OSError) as error:  # OSError: a tlsCAFile
         raise _unusable(options.url, error) from error
+
+
+def _url_options(url: str) -> Dict[str, Any]:
+    """The options of ``url`` as pymongo reads them, a value it refuses
+    raised: pymongo itself only warns, and drops the option (``tls=ture``:
+    no TLS).  An option it does not know is logged, as pymongo ignores it
+    (other drivers' options, in a connection string shared with them)."""
+    query = urlsplit(url).query
+    given: Dict[str, Any] = {}
+    for option in re.split("[&;]", query) if query else ():
+        try:
+            given.update(uri_parser.split_options(option, warn=False))
+        except InvalidURI:
+            raise
+        except PyMongoConfigurationError:
+            name = option.partition("=")[0].lower()
+            log.warning("mongosession.url: pymongo ignores the option %s", name)
+    return given
 
 
 def _unusable(url: str, error: Exception) -> ConfigurationError:

@@ -223,6 +223,12 @@ def test_cookie_on_exception_false_writes_nothing_for_a_failed_view(collection, 
          "mongosession.url is not a usable MongoDB URL"),
         ({"mongosession.url": "mongodb://bob:hun@ter2@localhost/"},
          "mongosession.url is not a usable MongoDB URL"),
+        ({"mongosession.url": "mongodb://bob:hun#ter2@localhost:notaport/"},
+         "mongosession.url is not a usable MongoDB URL"),
+        ({"mongosession.url": "mongodb://bob:hun?ter2@localhost:notaport/"},
+         "mongosession.url is not a usable MongoDB URL"),
+        ({"mongosession.url": "mongodb://localhost:notaport/?tlsCertificateKeyFilePassword=hunter2"},
+         "mongosession.url is not a usable MongoDB URL"),
         ({"mongosession.url": "mongdb://bob:hunter2@localhost/"},
          "mongosession.url must be a mongodb:// or mongodb+srv:// URL"),
         ({"mongosession.url": "mongodb://bob:hunter2@localhost/?tls=ture"},
@@ -295,3 +301,15 @@ def test_a_client_callable_that_gives_no_client_stops_start_up(collection, retur
 
     with pytest.raises(ConfigurationError, match=f"^mongosession.client_callable {why}"):
         session_factory_from_settings(settings)
+
+
+def test_a_url_option_pymongo_does_not_know_is_warned_about_not_refused(caplog):
+    """Connection strings shared with other drivers carry their options
+    (Node's useNewUrlParser, say): pymongo ignores them, and so does the
+    store, saying so."""
+    url = "mongodb://localhost/?useNewUrlParser=true&useUnifiedTopology=true&w=majority"
+    with caplog.at_level("WARNING", "pyramid_mongosession"):
+        session_factory_from_settings({"mongosession.secret": SECRET, "mongosession.url": url})
+
+    assert "mongosession.url: pymongo ignores the option usenewurlparser" in caplog.text
+    assert "usenewurlparser" in caplog.text and "useunifiedtopology" in caplog.text
