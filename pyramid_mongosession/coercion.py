@@ -8,7 +8,7 @@ from pyramid.settings import aslist, falsey, truthy
 
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _COOKIE_PATH = re.compile(r"^/[^\x00-\x1f\x7f;]*$")
-_COOKIE_DOMAIN = re.compile(r"^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
+_COOKIE_DOMAIN = re.compile(r"^\.?[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _REAPERS = ("ttl", "tween", "off")
 # MongoDB's read preference modes, by their lower-case names.
@@ -17,8 +17,9 @@ _READ_PREFERENCES = {
     for mode in ("primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest")
 }
 _SERIALIZER_NAMES = ("bson", "json", "pickle")
-#: 100 years of 365.25 days, in seconds.
-LONGEST_TIMEOUT = 3_155_760_000
+#: 1,000 years of 365.25 days, in seconds: far beyond any session, and
+#: far from the year 9999, where dates end.
+LONGEST_TIMEOUT = 31_557_600_000
 LONGEST_TIME_LIMIT = 1_000_000
 
 
@@ -66,9 +67,9 @@ def whole_number(
 
 
 def lifetime(minimum: int) -> Callable[[Any], int]:
-    """Seconds a session or cookie may last: at most 100 years, beyond
-    which a date would be out of range on every write."""
-    return whole_number(minimum, maximum=LONGEST_TIMEOUT, as_said=" (100 years)")
+    """Seconds a session or cookie may last: at most 1,000 years, so that
+    no date a write computes is out of range."""
+    return whole_number(minimum, maximum=LONGEST_TIMEOUT, as_said=" (1,000 years)")
 
 
 def optional(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -164,7 +165,7 @@ def cookie_domain(value: Any) -> str:
     it drops the cookie, and no session ever persists."""
     if isinstance(value, str) and _COOKIE_DOMAIN.fullmatch(value.strip()):
         return value.strip()
-    raise Invalid("a domain name (letters, digits, - and .)")
+    raise Invalid("a domain name (letters, digits, -, _ and .)")
 
 
 def cookie_name(value: Any) -> str:

@@ -1,6 +1,7 @@
 """The application's ``MongoClient`` and the sessions collection, from the
 parsed settings."""
 import contextlib
+import inspect
 import logging
 import re
 import threading
@@ -11,6 +12,8 @@ from urllib.parse import urlsplit
 
 import pymongo
 from pymongo import uri_parser
+from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.driver_info import DriverInfo
 from pymongo.errors import ConfigurationError as PyMongoConfigurationError
 from pymongo.errors import InvalidURI, PyMongoError
@@ -30,12 +33,16 @@ def build_client(options: Any, settings: Mapping[str, Any]) -> Any:
     if options.client_callable is None:
         return client_from_url(options)
     try:
-        client = options.client_callable(settings)
+        inspect.signature(options.client_callable).bind(settings)
     except TypeError as error:
         raise ConfigurationError(
             f"mongosession.client_callable must take the settings: {error}"
         ) from error
-    if not isinstance(client, pymongo.MongoClient):
+    except ValueError:  # a builtin without a signature: called as it is
+        pass
+    client = options.client_callable(settings)
+    # What is surely no client; a proxy of one is taken at its word.
+    if client is None or isinstance(client, (Database, Collection)):
         raise ConfigurationError(
             "mongosession.client_callable must return a pymongo MongoClient, "
             f"not {type(client).__name__}"

@@ -16,10 +16,10 @@ from .errors import SessionStoreError, call_mongodb, time_limited
 log = logging.getLogger(__name__)
 
 
-# Options of an index on expires that the store cannot work with: the
-# TTL monitor would skip what the filter leaves out; sessions expiring in
-# the same millisecond would collide.
-_UNUSABLE_OPTIONS = ("partialFilterExpression", "unique")
+# Sessions expiring in the same millisecond would collide on a unique
+# index on expires; the TTL monitor skips what a partial one leaves out.
+_UNUSABLE_OPTIONS = ("unique",)
+_UNUSABLE_FOR_TTL = ("partialFilterExpression", "unique")
 
 
 class UnusableIndex(SessionStoreError):
@@ -82,7 +82,7 @@ class Indexes:
         """Create what is missing; make an ``expires`` index with another
         ``expireAfterSeconds`` a TTL index with 0 (``collMod``); raise
         :class:`UnusableIndex` for one with options the store cannot work
-        with (``partialFilterExpression``, ``unique``).
+        with (``unique``; ``partialFilterExpression`` for the TTL index).
 
         The indexes that only make operations faster, on ``principal`` and
         (without the TTL reaper) a plain one on ``expires``, are logged,
@@ -112,7 +112,8 @@ class Indexes:
             self._make_ttl(name, spec)
 
     def _check_usable(self, name: str, spec: Mapping[str, Any]) -> None:
-        unusable = [option for option in _UNUSABLE_OPTIONS if spec.get(option)]
+        options = _UNUSABLE_FOR_TTL if self.ttl else _UNUSABLE_OPTIONS
+        unusable = [option for option in options if spec.get(option)]
         if unusable:
             raise UnusableIndex(
                 f"index {name!r} on {self.collection.full_name}.expires has "

@@ -507,7 +507,7 @@ class MongoSession:
         Parameters:
 
         ``seconds``
-          The timeout, a whole number of seconds from 1 to 100 years;
+          The timeout, a whole number of seconds from 1 to 1,000 years;
           anything else raises ``ValueError``.  Required.
         """
         if (
@@ -517,7 +517,7 @@ class MongoSession:
         ):
             raise ValueError(
                 f"timeout must be a whole number of seconds from 1 to {LONGEST_TIMEOUT:,} "
-                f"(100 years), not {seconds!r}"
+                f"(1,000 years), not {seconds!r}"
             )
         self._life.change_timeout(seconds, self._now())
 

@@ -11,7 +11,8 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 from bson.codec_options import CodecOptions
 from bson.errors import BSONError
 from bson.raw_bson import RawBSONDocument
-from pymongo.collection import Collection
+from pymongo import MongoClient
+from pymongo.database import Database
 from pymongo.read_preferences import Primary, make_read_preference, read_pref_mode_from_name
 
 from .documents import Documents, StoredSession, bson_encoded, check_size
@@ -44,9 +45,10 @@ def _checked_id(session_id: Any) -> str:
 
 
 def check_collection(collection: Any) -> None:
-    """Raise ``TypeError`` unless ``collection`` is a pymongo collection:
-    a database or a client handed in by mistake fails later, obscurely."""
-    if not isinstance(collection, Collection):
+    """Raise ``TypeError`` for what is surely no pymongo collection: a
+    database or a client handed in by mistake fails later, obscurely.  A
+    proxy of a collection is taken at its word."""
+    if collection is None or isinstance(collection, (Database, MongoClient)):
         raise TypeError(
             "the sessions collection must be a pymongo Collection, not "
             f"{type(collection).__name__}"

@@ -124,18 +124,18 @@ def test_timeout_none_means_sessions_never_expire(collection):
 
 
 def test_the_longest_timeouts_the_settings_take_store_a_session(collection):
-    """100 years each: beyond that a date would overflow on every write."""
-    longest = "3155760000"
+    """1,000 years each."""
+    longest = "31557600000"
     app = app_with_include(collection, {
         "mongosession.timeout": longest, "mongosession.absolute_timeout": longest,
-        "mongosession.reissue_time": "3155759999", "mongosession.cookie_max_age": longest,
+        "mongosession.reissue_time": "31557599999", "mongosession.cookie_max_age": longest,
     })
 
     app.get("/set/a/1")
-    app.get("/adjust/3155760000")
+    app.get("/adjust/31557600000")
 
     assert app.get("/get/a").json == "1"
-    assert collection.find_one()["expires"].year >= 2125
+    assert collection.find_one()["expires"].year >= 3025
 
 
 def test_own_timeout_applies_even_without_a_global_one(collection):
@@ -254,6 +254,16 @@ def test_an_expires_index_the_store_cannot_use_stops_start_up(
     assert f"index 'expires_1' on {collection.full_name}.expires has {why}" in message
     assert "drop it and restart" in message
     assert collection.index_information()["expires_1"] == before
+
+
+def test_a_partial_expires_index_is_left_to_a_reaper_that_does_not_need_ttl(
+    mongodb_uri, collection
+):
+    collection.create_index("expires", partialFilterExpression={"principal": {"$exists": True}})
+
+    app_on_url(url_of(mongodb_uri, collection), collection, **{"mongosession.reaper": "tween"})
+
+    assert "partialFilterExpression" in collection.index_information()["expires_1"]
 
 
 def test_plain_index_on_expires_is_fixed_or_reported(mongodb_uri, collection):

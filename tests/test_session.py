@@ -314,7 +314,7 @@ def test_adjust_timeout_is_persisted_and_makes_the_cookie_last_as_long(collectio
     assert app.get("/get/a").json == "1"
 
 
-@pytest.mark.parametrize("bad", [0, -5, 1.5, "60", True, None, 3155760001, 10**12])
+@pytest.mark.parametrize("bad", [0, -5, 1.5, "60", True, None, 31557600001, 10**13])
 def test_adjust_timeout_rejects_what_is_not_whole_seconds(collection, bad):
     def adjust(request):
         with pytest.raises(ValueError, match="whole number of seconds"):
