@@ -259,9 +259,10 @@ class Lifetime:
 
     @property
     def last_renewal(self) -> Optional[datetime.datetime]:
-        """The renewal to store; ``None`` without an idle timeout, as such
-        a session is never renewed."""
-        return self.renewed_at if self.timeout is not None else None
+        """The renewal to store.  Without an idle timeout a session is not
+        renewed, and only one this request made is stored: a sign-in under
+        the limit per principal, which ranks sessions by it."""
+        return self.renewed_at if self.timeout is not None or self.renewed else None
 
     def restart(self, now: datetime.datetime) -> None:
         """Renewed ``now`` by a new id: the session moves, stored whole."""

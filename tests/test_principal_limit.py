@@ -358,3 +358,17 @@ def test_a_document_with_fields_the_store_never_writes_does_not_fail_a_sign_in(c
     second.get("/sign_in/alice")
 
     assert [b.get("/whoami").json for b in (first, second)] == [None, "alice"]
+
+
+def test_without_an_idle_timeout_the_session_signing_in_stays(collection):
+    """With an absolute timeout alone no renewal is stored, and sessions
+    rank by creation: the one signing in, created first, must stay."""
+    first, second = browsers(app_limited_to(
+        collection, 1, timeout="none", absolute_timeout="3600"), 2)
+    first.get("/visit")  # created first
+    time.sleep(0.01)
+    second.get("/sign_in/alice")
+
+    first.get("/sign_in/alice")
+
+    assert [b.get("/whoami").json for b in (first, second)] == ["alice", None]
