@@ -145,6 +145,19 @@ def redacted_url(url: str) -> str:
     return _PASSWORD_OPTION.sub(r"\1***", _CREDENTIALS.sub("://***@", url, count=1))
 
 
+def redacted_text(text: str, url: str) -> str:
+    """``text`` (pymongo's error about ``url``) with every piece of the
+    URL's credentials masked: pymongo may quote a piece of a badly written
+    password as a host or database name."""
+    credentials = _CREDENTIALS.search(url)
+    pieces = re.split(r"[:/@?#&;=]", credentials.group()[3:-1]) if credentials else []
+    options = [match.group()[len(match.group(1)):] for match in _PASSWORD_OPTION.finditer(url)]
+    for piece in sorted(pieces + options, key=len, reverse=True):
+        if len(piece) > 1:
+            text = text.replace(piece, "***")
+    return text
+
+
 def url(value: Any) -> str:
     if isinstance(value, str) and value.strip().startswith(
         ("mongodb://", "mongodb+srv://")

@@ -19,7 +19,7 @@ from pymongo.errors import ConfigurationError as PyMongoConfigurationError
 from pymongo.errors import InvalidURI, PyMongoError
 from pyramid.exceptions import ConfigurationError
 
-from .coercion import redacted_url
+from .coercion import redacted_text, redacted_url
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,8 @@ def _url_options(url: str) -> Dict[str, Any]:
 
 def _unusable(url: str, error: Exception) -> ConfigurationError:
     return ConfigurationError(
-        f"mongosession.url is not a usable MongoDB URL ({error}): {redacted_url(url)!r}"
+        f"mongosession.url is not a usable MongoDB URL ({redacted_text(str(error), url)}): "
+        f"{redacted_url(url)!r}"
     )
 
 
