@@ -75,13 +75,18 @@ def call_mongodb(
 
 
 def translated(error: Exception, action: str, size_of: Any = None) -> Exception:
-    """A pymongo or bson ``error`` as :func:`call_mongodb` raises it."""
-    if isinstance(error, DocumentTooLarge) or (
+    """A pymongo or bson ``error`` as :func:`call_mongodb` raises it.  Only
+    a session's write (``size_of``: what it sends) is told as a session
+    too large or a value that cannot be stored."""
+    too_large = isinstance(error, DocumentTooLarge) or (
         isinstance(error, OperationFailure) and error.code in _TOO_LARGE_CODES
-    ):
+    )
+    if too_large and size_of is not None:
         return _too_large(size_of, error)
-    if isinstance(error, PyMongoError):
+    if too_large or isinstance(error, PyMongoError):
         return SessionStoreError(f"cannot {action}: {error}", error)
+    if size_of is None:
+        return TypeError(f"cannot {action}: {error}")
     return TypeError(f"a session value cannot be stored: {error}")
 
 

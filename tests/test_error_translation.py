@@ -39,7 +39,16 @@ def test_other_mongodb_errors_say_what_could_not_be_done(error):
 
 
 def test_a_value_bson_cannot_encode_is_a_type_error():
-    raised = translated(InvalidDocument("cannot encode object: <object>"), "save the session")
+    raised = translated(
+        InvalidDocument("cannot encode object: <object>"), "save the session", size_of={}
+    )
 
     assert type(raised) is TypeError
     assert str(raised) == "a session value cannot be stored: cannot encode object: <object>"
+
+
+def test_an_argument_of_another_operation_bson_cannot_encode_is_a_type_error_saying_which():
+    raised = translated(InvalidDocument("cannot encode object: <object>"), "count the sessions")
+
+    assert type(raised) is TypeError
+    assert str(raised) == "cannot count the sessions: cannot encode object: <object>"

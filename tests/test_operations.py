@@ -16,6 +16,7 @@ from pyramid_mongosession import (
     SessionStats,
     SessionStore,
     SessionStoreError,
+    SessionTooLargeError,
     get_session_store,
 )
 from pyramid_mongosession.expiry import ExpiryRule
@@ -550,3 +551,13 @@ def test_limit_sessions_of_refuses_a_principal_even_without_a_limit(collection):
 def test_an_operation_on_one_session_refuses_an_id_that_is_not_text(collection, operation):
     with pytest.raises(TypeError, match="^session_id must be a str"):
         getattr(SessionStore(collection, BSONCodec()), operation)(None)
+
+
+def test_an_operation_too_large_to_send_is_not_called_a_session_too_large(collection):
+    store = SessionStore(collection, BSONCodec())
+
+    with pytest.raises(SessionStoreError) as error:
+        store.revoke("x" * (17 * 1024 * 1024))
+
+    assert not isinstance(error.value, SessionTooLargeError)
+    assert str(error.value).startswith("cannot revoke the sessions of 'xxx")
