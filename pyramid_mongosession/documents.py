@@ -2,7 +2,7 @@
 through the codec, the other fields checked, the size bounded."""
 import dataclasses
 import datetime
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import bson
 from bson.errors import InvalidDocument
@@ -13,6 +13,10 @@ from .keys import escape_key, escaping_growth, hash_id
 
 _DATE_OR_NONE = (datetime.datetime, type(None))
 _OPTIONAL_FIELDS = ("expires", "timeout", "principal", "renewed", "device", "moved_from")
+#: ``created``, ``expires``, ``renewed`` and ``timeout``, as stored.
+StoredTimes = Tuple[
+    datetime.datetime, Optional[datetime.datetime], Optional[datetime.datetime], Optional[int]
+]
 # Any id is stored as 32 bytes: sizing a document needs no hash.
 _SIZED_ID = bytes(32)
 
@@ -85,20 +89,14 @@ class Documents:
         """The session a document holds, its data still as stored (the
         codec's ``decode_data`` reads it); ``ValueError`` when it is not one
         the store wrote."""
-        created, expires = document.get("created"), document.get("expires")
-        timeout, principal = document.get("timeout"), document.get("principal")
-        renewed, device = document.get("renewed"), document.get("device")
+        principal, device = document.get("principal"), document.get("device")
         data = document.get("data")
         if not isinstance(data, dict):
             raise ValueError("data is not a document")
-        if not (
-            isinstance(created, datetime.datetime)
-            and isinstance(expires, _DATE_OR_NONE)
-            and isinstance(renewed, _DATE_OR_NONE)
-        ):
-            raise ValueError("created, expires or renewed is not a date")
-        if not isinstance(timeout, (int, type(None))) or isinstance(timeout, bool):
-            raise ValueError("timeout is not a whole number")
+        times = stored_times(document)
+        if times is None:
+            raise ValueError("created, expires, renewed or timeout is not as the store writes it")
+        created, expires, renewed, timeout = times
         if not isinstance(principal, (str, type(None))):
             raise ValueError("principal is not a string")
         return StoredSession(
@@ -112,6 +110,21 @@ class Documents:
             None if device is None else device_fields(device),
             document["_id"],
         )
+
+
+def stored_times(document: Mapping[str, Any]) -> Optional[StoredTimes]:
+    """A document's ``created``, ``expires``, ``renewed`` and ``timeout``,
+    or ``None`` when they are not as the store writes them."""
+    created, expires = document.get("created"), document.get("expires")
+    renewed, timeout = document.get("renewed"), document.get("timeout")
+    if (
+        isinstance(created, datetime.datetime)
+        and isinstance(expires, _DATE_OR_NONE)
+        and isinstance(renewed, _DATE_OR_NONE)
+        and (timeout is None or (isinstance(timeout, int) and not isinstance(timeout, bool)))
+    ):
+        return created, expires, renewed, timeout
+    return None
 
 
 def bson_encoded(document: Mapping[str, Any]) -> bytes:

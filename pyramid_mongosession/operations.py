@@ -6,6 +6,7 @@ import datetime
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .devices import device_fields
+from .documents import stored_times
 from .expiry import ExpiryRule
 from .keys import hash_id, hashed_id_text, stored_id_from_text
 
@@ -174,16 +175,11 @@ class AcrossSessions:
         """How :meth:`keep_most_recent` ranks a document, most recent last:
         its last renewal as far as it can be told, else its creation; then
         its creation; then its ``_id``."""
-        created = _date_or(document.get("created"), _LONG_AGO)
-        timeout = document.get("timeout")
-        if not isinstance(timeout, int) or isinstance(timeout, bool):
-            timeout = None
-        renewed = self.expiry.known_renewal(
-            created,
-            _date_or(document.get("expires"), None),
-            _date_or(document.get("renewed"), None),
-            timeout,
-        )
+        times = stored_times(document)
+        if times is None:  # not as the store writes it: below every other
+            return _LONG_AGO, _LONG_AGO, hashed_id_text(document["_id"])
+        created, expires, renewed, timeout = times
+        renewed = self.expiry.known_renewal(created, expires, renewed, timeout)
         return renewed or created, created, hashed_id_text(document["_id"])
 
     def sessions_of(
@@ -206,7 +202,7 @@ class AcrossSessions:
         return [
             self._info(document)
             for document in found
-            if _times_as_stored(document) and not self.expiry.has_expired(document, now)
+            if stored_times(document) is not None and not self.expiry.has_expired(document, now)
         ]
 
     def _info(self, document: Mapping[str, Any]) -> SessionInfo:
@@ -300,26 +296,7 @@ class AcrossSessions:
         )
 
 
-def _times_as_stored(document: Mapping[str, Any]) -> bool:
-    """Whether a document's times are as the store writes them, so that
-    ``SessionStore.load`` would take it for a session."""
-    timeout = document.get("timeout")
-    return (
-        isinstance(document.get("created"), datetime.datetime)
-        and all(
-            isinstance(document.get(field), (datetime.datetime, type(None)))
-            for field in ("expires", "renewed")
-        )
-        and (timeout is None or (isinstance(timeout, int) and not isinstance(timeout, bool)))
-    )
-
-
-#: Ranks a document whose ``created`` is not a date below every other.
 _LONG_AGO = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
-
-
-def _date_or(value: Any, default: Any) -> Any:
-    return value if isinstance(value, datetime.datetime) else default
 
 
 def _one_per_session(documents: Sequence[Mapping[str, Any]]) -> Dict[str, str]:

@@ -153,7 +153,6 @@ def build_options(
                 f"{prefix}{name} must be {invalid.expected}{_shown(name, value)}"
             ) from None
     options = Options(**parsed)
-    _check_connection(options, prefix)
     _check_combinations(options, prefix)
     _check_cookie_prefix(options, prefix)
     if any(len(secret) < SHORTEST_SECRET for secret in options.secret):
@@ -169,17 +168,6 @@ def build_options(
             f"not {options.reaper!r}"
         )
     return options
-
-
-def _check_connection(options: Options, prefix: str) -> None:
-    """Credentials given twice: pymongo would take the settings' silently.
-    (Beside ``client_callable`` they are not ignored:
-    ``client_from_settings`` makes the application's client with them.)"""
-    if options.username is not None and coerce.has_credentials(options.url):
-        raise ConfigurationError(
-            f"{prefix}username is set, and {prefix}url has credentials too: "
-            "give them in one place"
-        )
 
 
 def _check_combinations(options: Options, prefix: str) -> None:
@@ -212,6 +200,12 @@ def _check_combinations(options: Options, prefix: str) -> None:
         )
     if options.password is not None and options.username is None:
         raise ConfigurationError(f"{prefix}password is set but {prefix}username is not")
+    if options.username is not None and coerce.has_credentials(options.url):
+        # pymongo would take the settings' silently.
+        raise ConfigurationError(
+            f"{prefix}username is set, and {prefix}url has credentials too: "
+            "give them in one place"
+        )
 
 
 def _check_cookie_prefix(options: Options, prefix: str) -> None:
