@@ -127,6 +127,22 @@ def count_up(port, requests):
     return concurrently(user)
 
 
+def assert_counted_exactly_by_two_workers(responses, workers, client_from, collection, log):
+    """What ``count_up(port, 15)`` must show of a pre-forking server with
+    two ``workers`` that loaded the app before the fork, with its log."""
+    assert [[r["count"] for r in user] for user in responses] == [list(range(1, 16))] * USERS
+    served_by = {r["pid"] for user in responses for r in user}
+    assert served_by == workers and len(served_by) == 2
+    assert {r["application_client"] for user in responses for r in user} == {
+        client_from == "application"
+    }
+    assert sorted(document["data"]["count"] for document in collection.find()) == [15] * USERS
+    assert FORK_WARNING not in log
+    # made in the master by a client of its own, or in the workers after the fork
+    assert collection.index_information()["expires_1"]["expireAfterSeconds"] == 0
+    assert "Traceback" not in log
+
+
 @pytest.mark.parametrize("client_from", ["package", "application"])
 def test_gunicorn_preload_with_two_workers_counts_exactly_and_opens_no_client_before_the_fork(
     launch, mongodb_uri, collection, client_from
@@ -136,17 +152,9 @@ def test_gunicorn_preload_with_two_workers_counts_exactly_and_opens_no_client_be
     responses = count_up(port, 15)
     stop(process)
 
-    assert [[r["count"] for r in user] for user in responses] == [list(range(1, 16))] * USERS
-    served_by = {r["pid"] for user in responses for r in user}
-    assert served_by == booted_workers(output()) and len(served_by) == 2
-    assert {r["application_client"] for user in responses for r in user} == {
-        client_from == "application"
-    }
-    assert sorted(document["data"]["count"] for document in collection.find()) == [15] * USERS
-    assert FORK_WARNING not in output()
-    # made in the master by a client of its own, or in the workers after the fork
-    assert collection.index_information()["expires_1"]["expireAfterSeconds"] == 0
-    assert "Traceback" not in output()
+    assert_counted_exactly_by_two_workers(
+        responses, booted_workers(output()), client_from, collection, output()
+    )
 
 
 def test_gunicorn_shows_the_fork_warning_when_the_master_opens_the_client(

@@ -16,6 +16,8 @@ from webob import Request
 from pyramid_mongosession import get_session_store
 
 from . import server_app
+from .signin_views import sign_in, sign_out, visit, whoami
+from .signin_views import sign_in_in_place as in_place
 from .support import include_settings, session_cookie_headers, url_of
 from .test_import_neighbours import OLD_COOKIE, moved, new_app, old_browser
 from .test_servers import BIN, FORK_WARNING, booted_workers, concurrently, get, launch, stop  # noqa: F401
@@ -46,21 +48,6 @@ def app_of(collection, views, includes=("pyramid_mongosession",), settings=None,
 def browser(wsgi, user_agent=FIREFOX, address="203.0.113.7"):
     return webtest.TestApp(
         wsgi, extra_environ={"HTTP_USER_AGENT": user_agent, "REMOTE_ADDR": address})
-
-
-def whoami(request):
-    return request.session.principal
-
-
-def visit(request):
-    request.session["visits"] = request.session.get("visits", 0) + 1
-    return request.session["visits"]
-
-
-def sign_in(request):
-    request.session.regenerate_id()
-    request.session.principal = request.matchdict["name"]
-    return "signed in"
 
 
 def alices(collection):
@@ -182,16 +169,6 @@ class Slow:
         assert self.release.wait(10)
         request.session["visits"] = request.session.get("visits", 0) + 1
         return "late"
-
-
-def in_place(request):
-    request.session.principal = request.matchdict["name"]
-    return "signed in"
-
-
-def sign_out(request):
-    request.session.principal = None
-    return "signed out"
 
 
 def phone_id(collection_or_store):

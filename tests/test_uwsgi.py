@@ -23,7 +23,15 @@ import socket
 import pytest
 
 from .support import url_of, wait_for
-from .test_servers import BIN, FORK_WARNING, USERS, count_up, launch, stop  # noqa: F401
+from .test_servers import (  # noqa: F401
+    BIN,
+    FORK_WARNING,
+    USERS,
+    assert_counted_exactly_by_two_workers,
+    count_up,
+    launch,
+    stop,
+)
 
 UWSGI = os.path.join(BIN, "uwsgi")
 
@@ -120,17 +128,9 @@ def test_uwsgi_master_loading_the_app_with_two_workers_counts_exactly_and_opens_
     assert "threads after loading the app: 1\n" in output()
     assert threads_in_the_master == 1
 
-    assert [[r["count"] for r in user] for user in responses] == [list(range(1, 16))] * USERS
-    served_by = {r["pid"] for user in responses for r in user}
-    assert served_by == spawned_workers(output()) and len(served_by) == 2
-    assert {r["application_client"] for user in responses for r in user} == {
-        client_from == "application"
-    }
-    assert sorted(document["data"]["count"] for document in collection.find()) == [15] * USERS
-    assert FORK_WARNING not in output()
-    # made in the master by a client of its own, or in the workers after the fork
-    assert collection.index_information()["expires_1"]["expireAfterSeconds"] == 0
-    assert "Traceback" not in output()
+    assert_counted_exactly_by_two_workers(
+        responses, spawned_workers(output()), client_from, collection, output()
+    )
     assert "goodbye to uWSGI" in output()
 
 
