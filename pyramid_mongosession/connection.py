@@ -1,13 +1,14 @@
 """The application's ``MongoClient`` and the sessions collection, from the
 parsed settings."""
 import contextlib
+import functools
 import inspect
 import logging
 import re
 import threading
 import time
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Dict, Iterator, Mapping, Set
+from typing import Any, Dict, FrozenSet, Iterator, Mapping, Set
 from urllib.parse import urlsplit
 
 import pymongo
@@ -103,7 +104,7 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
         "driver": DriverInfo("pyramid_mongosession", _version()),
     }
     try:
-        given = _url_options(options.url)
+        given = _url_option_names(options.url)
     except (PyMongoError, ValueError, TypeError, OSError) as error:  # OSError: a tlsCAFile
         raise _unusable(options.url, error) from error
     if "serverselectiontimeoutms" not in given:
@@ -120,11 +121,14 @@ def client_from_url(options: Any, **client_options: Any) -> Any:
         raise _unusable(options.url, error) from error
 
 
-def _url_options(url: str) -> Dict[str, Any]:
-    """The options of ``url`` as pymongo reads them, a value it refuses
-    raised: pymongo itself only warns, and drops the option (``tls=ture``:
-    no TLS).  An option it does not know is logged, as pymongo ignores it
-    (other drivers' options, in a connection string shared with them)."""
+@functools.lru_cache(maxsize=8)
+def _url_option_names(url: str) -> FrozenSet[str]:
+    """The options of ``url`` as pymongo reads them (lower-case), a value
+    it refuses raised: pymongo itself only warns, and drops the option
+    (``tls=ture``: no TLS).  An option it does not know is logged, as
+    pymongo ignores it (other drivers' options, in a connection string
+    shared with them).  Once per URL: the store's client and the start-up
+    client read the same one."""
     query = urlsplit(url).query
     given: Dict[str, Any] = {}
     for option in re.split("[&;]", query) if query else ():
@@ -135,7 +139,7 @@ def _url_options(url: str) -> Dict[str, Any]:
         except PyMongoConfigurationError:
             name = option.partition("=")[0].lower()
             log.warning("mongosession.url: pymongo ignores the option %s", name)
-    return given
+    return frozenset(given)
 
 
 def _unusable(url: str, error: Exception) -> ConfigurationError:

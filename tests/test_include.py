@@ -313,3 +313,16 @@ def test_a_url_option_pymongo_does_not_know_is_warned_about_not_refused(caplog):
 
     assert "mongosession.url: pymongo ignores the option usenewurlparser" in caplog.text
     assert "usenewurlparser" in caplog.text and "useunifiedtopology" in caplog.text
+
+
+def test_an_unknown_url_option_is_warned_about_once_per_start_up(mongodb_uri, collection, caplog):
+    """The store's client and the start-up client read the same URL."""
+    settings = include_settings(collection, {})
+    del settings["mongosession.client_callable"]
+    settings["mongosession.url"] = mongodb_uri + "?useNewUrlParser=true"
+    config = Configurator(settings=settings)
+    with caplog.at_level("WARNING", "pyramid_mongosession"):
+        config.include("pyramid_mongosession")
+        config.make_wsgi_app()
+
+    assert caplog.text.count("pymongo ignores the option usenewurlparser") == 1
